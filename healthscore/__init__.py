@@ -1,0 +1,1 @@
+"""healthscore: warehouse-native customer health scores."""
