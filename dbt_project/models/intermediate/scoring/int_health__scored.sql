@@ -41,14 +41,18 @@ gated as (
         aggregated.date_day,
         aggregated.segment,
         config_versions.config_version,
-        aggregated.score_uncapped,
+        round(aggregated.score_uncapped, 1) as score_uncapped,
         aggregated.weight_with_data / nullif(aggregated.weight_configured, 0) as coverage,
         coalesce(aggregated.gate_score = 0, false) as is_gated,
-        case
-            when aggregated.gate_score = 0
-                then least(aggregated.score_uncapped, bands.gate_cap)
-            else aggregated.score_uncapped
-        end as health_score,
+        -- rounded before colouring, so the published score and colour always agree
+        round(
+            case
+                when aggregated.gate_score = 0
+                    then least(aggregated.score_uncapped, bands.gate_cap)
+                else aggregated.score_uncapped
+            end,
+            1
+        ) as health_score,
         bands.red_below,
         bands.red_exit_at,
         bands.green_at,

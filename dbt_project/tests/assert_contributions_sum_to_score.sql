@@ -1,0 +1,26 @@
+-- The published score is exactly the sum of its signals' contributions (before the gate's cap).
+with
+
+contributions as (
+    select
+        account_id,
+        date_day,
+        sum(contribution) as contribution_total
+    from {{ ref('fct_account_signals_daily') }}
+    group by account_id, date_day
+),
+
+health as (
+    select * from {{ ref('fct_account_health_daily') }}
+)
+
+select
+    health.account_id,
+    health.date_day,
+    health.score_uncapped,
+    contributions.contribution_total
+from health
+inner join contributions
+    on health.account_id = contributions.account_id
+    and health.date_day = contributions.date_day
+where abs(coalesce(health.score_uncapped, -1) - coalesce(round(contributions.contribution_total, 1), -1)) > 0.051
