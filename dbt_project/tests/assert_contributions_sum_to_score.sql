@@ -21,6 +21,9 @@ select
     contributions.contribution_total
 from health
 inner join contributions
-    on health.account_id = contributions.account_id
-    and health.date_day = contributions.date_day
-where abs(coalesce(health.score_uncapped, -1) - coalesce(round(contributions.contribution_total, 1), -1)) > 0.051
+    on
+        health.account_id = contributions.account_id
+        and health.date_day = contributions.date_day
+where
+    abs(coalesce(health.score_uncapped, -1) - coalesce(round(contributions.contribution_total, 1), -1))
+    > 0.051

@@ -5,5 +5,6 @@ select
     health_score,
     computed_status
 from {{ ref('fct_account_health_daily') }}
-where is_gated
+where
+    is_gated
     and computed_status = 'green'

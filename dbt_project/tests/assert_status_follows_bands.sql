@@ -17,7 +17,8 @@ select
 from health
 inner join bands
     on health.segment = bands.segment
-where health.computed_status <> 'insufficient_data'
+where
+    health.computed_status <> 'insufficient_data'
     and (
         (health.health_score < bands.red_below and health.computed_status <> 'red')
         or (health.health_score >= bands.green_at and health.computed_status <> 'green')

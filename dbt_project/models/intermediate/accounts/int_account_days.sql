@@ -54,6 +54,13 @@ spine as (
         on calendar.date_day between lifecycle.first_scored_day and lifecycle.last_scored_day
     left join known_users
         on accounts_configured.account_id = known_users.account_id
+),
+
+days_counted as (
+    select
+        *,
+        {{ dbt.datediff('first_day', 'date_day', 'day') }} + 1 as days_as_customer  -- noqa: LT05
+    from spine
 )
 
-select * from spine
+select * from days_counted

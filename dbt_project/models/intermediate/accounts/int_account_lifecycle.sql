@@ -39,7 +39,8 @@ contracts_ranked as (
 ),
 
 latest_contracts as (
-    select * from contracts_ranked where recency_rank = 1
+    select * from contracts_ranked
+    where recency_rank = 1
 ),
 
 lifecycle as (

@@ -24,7 +24,8 @@ changes as (
     from signal_scores
     inner join definitions
         on signal_scores.signal = definitions.signal
-    where not signal_scores.is_gate
+    where
+        not signal_scores.is_gate
         and (signal_scores.contribution is not null or signal_scores.contribution_before is not null)
 ),
 
@@ -55,13 +56,13 @@ pivoted as (
         account_id,
         date_day,
         {%- for rank in [1, 2, 3] %}
-        max(case when driver_rank = {{ rank }} then signal end) as driver_{{ rank }}_signal,
-        max(case when driver_rank = {{ rank }} then raw_value_before end)
-            as driver_{{ rank }}_before,
-        max(case when driver_rank = {{ rank }} then raw_value end) as driver_{{ rank }}_after,
-        max(case when driver_rank = {{ rank }} then contribution_change end)
-            as driver_{{ rank }}_contribution_change,
-        max(case when driver_rank = {{ rank }} then driver_text end) as driver_{{ rank }}_text,
+            max(case when driver_rank = {{ rank }} then signal end) as driver_{{ rank }}_signal,
+            max(case when driver_rank = {{ rank }} then raw_value_before end)
+                as driver_{{ rank }}_before,
+            max(case when driver_rank = {{ rank }} then raw_value end) as driver_{{ rank }}_after,
+            max(case when driver_rank = {{ rank }} then contribution_change end)
+                as driver_{{ rank }}_contribution_change,
+            max(case when driver_rank = {{ rank }} then driver_text end) as driver_{{ rank }}_text,
         {%- endfor %}
         {{ dbt.listagg('driver_text', "'; '", 'order by driver_rank') }} as drivers_text
     from described

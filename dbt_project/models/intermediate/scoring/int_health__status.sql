@@ -41,7 +41,8 @@ statuses as (
         is_scored,
         case
             when not is_scored then 'insufficient_data'
-            when last_red_entry is not null
+            when
+                last_red_entry is not null
                 and (last_red_exit is null or last_red_entry > last_red_exit) then 'red'
             when health_score >= green_at then 'green'
             else 'yellow'

@@ -38,16 +38,19 @@ configured as (
         case when definitions.is_gate then 0 else coalesce(weights.weight, 0) end as weight
     from signals
     inner join spine
-        on signals.account_id = spine.account_id
-        and signals.date_day = spine.date_day
+        on
+            signals.account_id = spine.account_id
+            and signals.date_day = spine.date_day
     inner join definitions
         on signals.signal = definitions.signal
     left join bounds
-        on signals.signal = bounds.signal
-        and spine.segment = bounds.segment
+        on
+            signals.signal = bounds.signal
+            and spine.segment = bounds.segment
     left join weights
-        on signals.signal = weights.signal
-        and spine.segment = weights.segment
+        on
+            signals.signal = weights.signal
+            and spine.segment = weights.segment
 ),
 
 scored as (

@@ -17,8 +17,9 @@ in_force as (
         max(contracts.end_date) as contract_end
     from spine
     left join contracts
-        on spine.account_id = contracts.account_id
-        and spine.date_day between contracts.start_date and contracts.end_date
+        on
+            spine.account_id = contracts.account_id
+            and spine.date_day between contracts.start_date and contracts.end_date
     group by spine.account_id, spine.date_day
 ),
 

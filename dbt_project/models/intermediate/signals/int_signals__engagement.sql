@@ -47,9 +47,11 @@ executive_replies as (
         email_events.event_date as use_date
     from email_events
     inner join users
-        on email_events.account_id = users.account_id
-        and email_events.contact_email = users.email
-    where email_events.email_event_type = 'reply'
+        on
+            email_events.account_id = users.account_id
+            and email_events.contact_email = users.email
+    where
+        email_events.email_event_type = 'reply'
         and users.is_executive
 ),
 
@@ -97,7 +99,10 @@ intervals as (
     union all
     {{ window_intervals('qbrs', 'qbr_attended', 'qbr_attendance', value='uses.attended') }}
     union all
-    {{ window_intervals('executive_touches', 'last_executive_touch', 'executive_engagement', value=day_number('uses.use_date'), distinct_by='uses.account_id') }}
+    {{ window_intervals(
+        'executive_touches', 'last_executive_touch', 'executive_engagement',
+        value=day_number('uses.use_date'), distinct_by='uses.account_id'
+    ) }}
     union all
     select
         account_id,
@@ -128,7 +133,8 @@ measures as (
 ),
 
 executive_window as (
-    select window_days from windows where signal = 'executive_engagement'
+    select window_days from windows
+    where signal = 'executive_engagement'
 ),
 
 signals as (
@@ -149,8 +155,9 @@ signals as (
     from spine
     cross join executive_window
     left join measures
-        on spine.account_id = measures.account_id
-        and spine.date_day = measures.date_day
+        on
+            spine.account_id = measures.account_id
+            and spine.date_day = measures.date_day
 )
 
 select * from signals

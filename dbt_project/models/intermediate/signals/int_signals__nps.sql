@@ -36,7 +36,9 @@ contact_answers as (
 ),
 
 intervals as (
-    {{ window_intervals('contact_answers', 'nps_answers', 'nps', value='uses.nps_score', distinct_by='uses.contact_id') }}
+    {{ window_intervals(
+        'contact_answers', 'nps_answers', 'nps', value='uses.nps_score', distinct_by='uses.contact_id'
+    ) }}
 ),
 
 coverage as (
@@ -53,8 +55,9 @@ signals as (
         end as nps
     from spine
     left join coverage
-        on spine.account_id = coverage.account_id
-        and spine.date_day = coverage.date_day
+        on
+            spine.account_id = coverage.account_id
+            and spine.date_day = coverage.date_day
 )
 
 select * from signals

@@ -66,15 +66,25 @@ core_days as (
 intervals as (
     {{ window_intervals('active_days', 'active_days', 'login_frequency') }}
     union all
-    {{ window_intervals('user_days', 'active_users', 'active_user_ratio', distinct_by='uses.user_id') }}
+    {{ window_intervals(
+        'user_days', 'active_users', 'active_user_ratio', distinct_by='uses.user_id'
+    ) }}
     union all
-    {{ window_intervals('feature_days', 'features_used', 'feature_adoption', distinct_by='uses.feature_name') }}
+    {{ window_intervals(
+        'feature_days', 'features_used', 'feature_adoption', distinct_by='uses.feature_name'
+    ) }}
     union all
-    {{ window_intervals('core_days', 'core_used', 'core_feature_adopted', distinct_by='uses.account_id') }}
+    {{ window_intervals(
+        'core_days', 'core_used', 'core_feature_adopted', distinct_by='uses.account_id'
+    ) }}
     union all
-    {{ window_intervals('active_days', 'events_current', 'usage_trend', value='uses.event_quantity') }}
+    {{ window_intervals(
+        'active_days', 'events_current', 'usage_trend', value='uses.event_quantity'
+    ) }}
     union all
-    {{ window_intervals('active_days', 'events_previous', 'usage_trend', value='uses.event_quantity', windows_back=1) }}
+    {{ window_intervals(
+        'active_days', 'events_previous', 'usage_trend', value='uses.event_quantity', windows_back=1
+    ) }}
 ),
 
 coverage as (
@@ -95,12 +105,11 @@ measures as (
     group by coverage.account_id, coverage.date_day
 ),
 
-login_window as (
-    select window_days from windows where signal = 'login_frequency'
-),
-
-trend_window as (
-    select window_days from windows where signal = 'usage_trend'
+window_lengths as (
+    select
+        max(case when signal = 'login_frequency' then window_days end) as login_window_days,
+        max(case when signal = 'usage_trend' then window_days end) as trend_window_days
+    from windows
 ),
 
 signals as (
@@ -108,10 +117,8 @@ signals as (
         spine.account_id,
         spine.date_day,
         -- young accounts are judged on the days they have had, not on a full window
-        coalesce(measures.active_days, 0) / least(
-            login_window.window_days,
-            {{ dbt.datediff('spine.first_day', 'spine.date_day', 'day') }} + 1
-        ) as login_frequency,
+        coalesce(measures.active_days, 0)
+        / least(window_lengths.login_window_days, spine.days_as_customer) as login_frequency,
         case
             when coalesce(spine.seats, 0) > 0
                 then least(coalesce(measures.active_users, 0) / spine.seats, 1.0)
@@ -128,22 +135,18 @@ signals as (
         end as core_feature_adopted,
         -- a ratio needs a full previous window of customer history behind it
         case
-            when {{ dbt.datediff('spine.first_day', 'spine.date_day', 'day') }} + 1
-                >= 2 * trend_window.window_days
-                and coalesce(measures.events_previous, 0) > 0
+            when spine.days_as_customer < 2 * window_lengths.trend_window_days then null
+            when coalesce(measures.events_previous, 0) > 0
                 then coalesce(measures.events_current, 0) / measures.events_previous
-            when {{ dbt.datediff('spine.first_day', 'spine.date_day', 'day') }} + 1
-                >= 2 * trend_window.window_days
-                and coalesce(measures.events_current, 0) = 0
-                then 0.0
+            when coalesce(measures.events_current, 0) = 0 then 0.0
         end as usage_trend
     from spine
     cross join catalogue
-    cross join login_window
-    cross join trend_window
+    cross join window_lengths
     left join measures
-        on spine.account_id = measures.account_id
-        and spine.date_day = measures.date_day
+        on
+            spine.account_id = measures.account_id
+            and spine.date_day = measures.date_day
 )
 
 select * from signals

@@ -48,7 +48,9 @@ toned_tickets as (
 ),
 
 intervals as (
-    {{ window_intervals('weighted_tickets', 'weighted_tickets', 'ticket_volume', value='uses.priority_weight') }}
+    {{ window_intervals(
+        'weighted_tickets', 'weighted_tickets', 'ticket_volume', value='uses.priority_weight'
+    ) }}
     union all
     {{ window_intervals('toned_tickets', 'ticket_tone', 'ticket_sentiment', value='uses.tone') }}
 ),
@@ -75,8 +77,9 @@ signals as (
         -- no ticket in the window is a good sign, but only if tickets are delivered at all
         case
             when source_presence.has_tickets
-                then 10.0 * coalesce(measures.weighted_tickets, 0)
-                / coalesce(nullif(spine.seats, 0), nullif(spine.known_user_count, 0), 10)
+                then
+                    10.0 * coalesce(measures.weighted_tickets, 0)
+                    / coalesce(nullif(spine.seats, 0), nullif(spine.known_user_count, 0), 10)
         end as ticket_volume,
         case
             when measures.toned_ticket_count > 0
@@ -85,8 +88,9 @@ signals as (
     from spine
     cross join source_presence
     left join measures
-        on spine.account_id = measures.account_id
-        and spine.date_day = measures.date_day
+        on
+            spine.account_id = measures.account_id
+            and spine.date_day = measures.date_day
 )
 
 select * from signals

@@ -14,23 +14,23 @@
 with
 
 {% for model in signals_by_model %}
-{{ model }} as (
-    select * from {{ ref(model) }}
-),
+    {{ model }} as (
+        select * from {{ ref(model) }}
+    ),
 {% endfor %}
 
 unpivoted as (
     {%- for model, signals in signals_by_model.items() %}
-    {%- for signal in signals %}
-    select
-        account_id,
-        date_day,
-        '{{ signal }}' as signal,
-        cast({{ signal }} as {{ dbt.type_float() }}) as raw_value
-    from {{ model }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-    {% if not loop.last %}union all{% endif %}
+        {%- for signal in signals %}
+            select
+                account_id,
+                date_day,
+                '{{ signal }}' as signal,
+                cast({{ signal }} as {{ dbt.type_float() }}) as raw_value
+            from {{ model }}
+            {% if not loop.last %}union all{% endif %}
+        {%- endfor %}
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 )
 

@@ -50,8 +50,9 @@ overrides_in_force as (
             ) as override_rank
         from trended
         inner join overrides
-            on trended.account_id = overrides.account_id
-            and trended.date_day <= cast(overrides.expires_at as date)
+            on
+                trended.account_id = overrides.account_id
+                and trended.date_day <= cast(overrides.expires_at as date)
     ) as ranked
     where override_rank = 1
 ),
@@ -103,21 +104,24 @@ final as (
     inner join accounts
         on trended.account_id = accounts.account_id
     left join drivers
-        on trended.account_id = drivers.account_id
-        and trended.date_day = drivers.date_day
-        and trended.score_before is not null
+        on
+            trended.account_id = drivers.account_id
+            and trended.date_day = drivers.date_day
+            and trended.score_before is not null
     left join overrides_in_force
-        on trended.account_id = overrides_in_force.account_id
-        and trended.date_day = overrides_in_force.date_day
+        on
+            trended.account_id = overrides_in_force.account_id
+            and trended.date_day = overrides_in_force.date_day
     left join churn_calibration
-        on trended.segment = churn_calibration.segment
-        and trended.config_version = churn_calibration.config_version
-        and trended.is_scored
-        and trended.health_score >= churn_calibration.score_lower
-        and (
-            trended.health_score < churn_calibration.score_upper
-            or (churn_calibration.score_upper >= 100 and trended.health_score <= 100)
-        )
+        on
+            trended.segment = churn_calibration.segment
+            and trended.config_version = churn_calibration.config_version
+            and trended.is_scored
+            and trended.health_score >= churn_calibration.score_lower
+            and (
+                trended.health_score < churn_calibration.score_upper
+                or (churn_calibration.score_upper >= 100 and trended.health_score <= 100)
+            )
 )
 
 select * from final
