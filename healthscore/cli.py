@@ -1,2 +1,175 @@
-def main() -> None:
-    raise SystemExit(0)
+"""`healthscore`: the command line for people who run the job without opening Dagster."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from healthscore import settings
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
+def _step(title: str) -> float:
+    print(f"==> {title}", flush=True)
+    return time.perf_counter()
+
+
+def _done(started: float) -> None:
+    print(f"    ({time.perf_counter() - started:.1f}s)", flush=True)
+
+
+def _generated_with(out_dir: Path) -> dict | None:
+    meta = out_dir / "ground_truth" / "meta.json"
+    return json.loads(meta.read_text()).get("args") if meta.exists() else None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ingestion import demo_data
+
+    return demo_data.main(args.generator_args)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from ingestion.file_source import load_files
+
+    started = _step(f"Loading {args.source} into {settings.warehouse_path()}")
+    report = load_files(args.source, settings.warehouse_path(), progress=_say)
+    _done(started)
+    print(report.summary())
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from healthscore.dbt_runner import run_dbt
+
+    started = _step("Building dbt models and running their tests")
+    run_dbt(["build", *args.dbt_args])
+    _done(started)
+    return 0
+
+
+def cmd_riskiest(args: argparse.Namespace) -> int:
+    from healthscore.riskiest import render, riskiest_accounts, status_shares
+
+    warehouse = settings.warehouse_path()
+    render(riskiest_accounts(warehouse, args.limit), status_shares(warehouse))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate (unless the same data is already there), load, build, show the riskiest."""
+    from healthscore.dbt_runner import run_dbt
+    from healthscore.riskiest import render, riskiest_accounts, status_shares
+    from ingestion.demo_data import generate
+    from ingestion.file_source import load_files
+
+    total = time.perf_counter()
+    out_dir = settings.data_dir() / "demo"
+    wanted = {
+        "accounts": args.accounts,
+        "days": args.days,
+        "seed": args.seed,
+        "end_date": (args.end_date or datetime.now(UTC).date() - timedelta(days=1)).isoformat(),
+    }
+    previous = _generated_with(out_dir) or {}
+    if {k: previous.get(k) for k in wanted} == wanted:
+        print(f"==> Reusing demo data in {out_dir} (same seed, size and end date)")
+    else:
+        started = _step(f"Generating demo data: {args.accounts} accounts, {args.days} days")
+        generate(
+            out_dir,
+            accounts=args.accounts,
+            days=args.days,
+            seed=args.seed,
+            end_date=date.fromisoformat(wanted["end_date"]),
+            progress=_say,
+        )
+        _done(started)
+
+    warehouse = settings.warehouse_path()
+    started = _step(f"Loading files into {warehouse}")
+    load_files(out_dir / "source", warehouse, progress=_say)
+    _done(started)
+
+    started = _step("Building dbt models and running their tests")
+    run_dbt(["build"], warehouse=warehouse, quiet=True)
+    _done(started)
+
+    render(riskiest_accounts(warehouse), status_shares(warehouse))
+    print(f"\nDone in {time.perf_counter() - total:.0f}s. Next:")
+    print(f"  warehouse:  {warehouse}  (duckdb {warehouse} -c 'from account_health_current')")
+    print("  Dagster UI: make dev  → http://127.0.0.1:3000")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="healthscore",
+        description=(
+            "Warehouse-native customer health scores: load sources, build scores with dbt, "
+            "inspect the riskiest accounts. Paths come from HEALTHSCORE_DATA_DIR, "
+            "HEALTHSCORE_WAREHOUSE and HEALTHSCORE_SOURCE_DIR."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="generate demo data, load it, build, show results")
+    demo.add_argument("--accounts", type=int, default=500, help="accounts to simulate (500)")
+    demo.add_argument("--days", type=int, default=730, help="days of history (730)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    demo.add_argument(
+        "--end-date", type=date.fromisoformat, default=None, help="last day (default yesterday)"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    generate = commands.add_parser(
+        "generate", help="write demo files only (see `healthscore generate -- --help`)"
+    )
+    generate.add_argument("generator_args", nargs=argparse.REMAINDER)
+    generate.set_defaults(handler=cmd_generate)
+
+    load = commands.add_parser("load", help="load a folder of contract files (DESIGN §4)")
+    load.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="folder of contract files (default: $HEALTHSCORE_SOURCE_DIR or data/demo/source)",
+    )
+    load.set_defaults(handler=cmd_load)
+
+    build = commands.add_parser("build", help="dbt build: models, seeds, data and unit tests")
+    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments")
+    build.set_defaults(handler=cmd_build)
+
+    riskiest = commands.add_parser("riskiest", help="print today's riskiest accounts")
+    riskiest.add_argument("--limit", type=int, default=10)
+    riskiest.set_defaults(handler=cmd_riskiest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "source", "unset") is None:
+        args.source = settings.source_dir()
+    try:
+        return args.handler(args)
+    except Exception as error:  # a clear one-line error for people, the trace for -v users
+        from healthscore.dbt_runner import DbtFailed
+        from ingestion.file_reader import ContractError
+
+        if isinstance(error, DbtFailed | ContractError):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
