@@ -25,7 +25,10 @@ trended as (
         *,
         lag(case when is_scored then health_score end, {{ var('trend_days') }}) over (
             partition by account_id order by date_day
-        ) as score_before
+        ) as score_before,
+        lag(computed_status, {{ var('trend_days') }}) over (
+            partition by account_id order by date_day
+        ) as computed_status_before
     from statuses
 ),
 
@@ -73,6 +76,7 @@ final as (
         overrides_in_force.override_expires_at,
         coalesce(overrides_in_force.override_status, trended.computed_status) as health_status,
         round(trended.score_before, 1) as score_30d_ago,
+        trended.computed_status_before as status_30d_ago,
         round(trended.health_score - trended.score_before, 1) as score_change_30d,
         case
             when trended.health_score - trended.score_before >= {{ var('trend_threshold') }}
