@@ -29,6 +29,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     allowed: tuple[str, ...] | None = None
+    unique: bool = False  # a repeated value is a duplicate row; blanks are exempt
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,15 @@ class Entity:
     @property
     def required_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        """The columns whose repeated values make a row a duplicate (empty: none do).
+
+        The primary key where there is one; append-only facts without one name the column that
+        identifies a row when the source provides it (events may come without an event_id).
+        """
+        return self.primary_key or tuple(c.name for c in self.columns if c.unique)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -90,7 +100,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("event_name", S, required=True),
             Column("occurred_at", T, required=True),
             Column("user_id", S),
-            Column("event_id", S),
+            Column("event_id", S, unique=True),
             Column("quantity", N, minimum=0),
         ),
         required_entity=True,
@@ -135,9 +145,7 @@ ENTITIES: tuple[Entity, ...] = (
         "email_events",
         (
             Column("account_id", S, required=True),
-            Column(
-                "event_type", S, required=True, allowed=("sent", "open", "click", "reply")
-            ),
+            Column("event_type", S, required=True, allowed=("sent", "open", "click", "reply")),
             Column("occurred_at", T, required=True),
             Column("contact_email", S),
         ),

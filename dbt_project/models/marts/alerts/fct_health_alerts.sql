@@ -73,7 +73,11 @@ fired as (
     select
         account_id,
         date_day,
-        alert_kind
+        alert_kind,
+        {{ dbt.concat([
+            'account_id', "'|'", 'alert_kind', "'|'",
+            'cast(date_day as ' ~ dbt.type_string() ~ ')',
+        ]) }} as alert_key
     from cooled
     where
         is_met
@@ -86,8 +90,7 @@ fired as (
 
 final as (
     select
-        {{ dbt.hash("fired.account_id || '|' || fired.alert_kind || '|' || cast(fired.date_day as " ~ dbt.type_string() ~ ")") }}
-            as alert_id,
+        {{ dbt.hash('fired.alert_key') }} as alert_id,
         fired.account_id,
         accounts.account_name,
         fired.alert_kind,

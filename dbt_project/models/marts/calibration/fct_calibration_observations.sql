@@ -23,10 +23,7 @@ health as (
 ),
 
 horizons as (
-    {%- for horizon in var('calibration_horizons') %}
-    select {{ horizon }} as horizon_days
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    select {{ var('calibration_horizons') | join(' as horizon_days union all select ') }} as horizon_days
 ),
 
 decisions as (

@@ -1,0 +1,1 @@
+"""The deterministic demo world behind `ingestion.demo_data`, split by concern."""
