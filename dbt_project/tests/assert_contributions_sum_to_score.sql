@@ -25,5 +25,6 @@ inner join contributions
         health.account_id = contributions.account_id
         and health.date_day = contributions.date_day
 where
-    abs(coalesce(health.score_uncapped, -1) - coalesce(round(contributions.contribution_total, 1), -1))
-    > 0.051
+    -- the published score is rounded to one decimal
+    abs(coalesce(health.score_uncapped, -1) - coalesce(contributions.contribution_total, -1))
+    > 0.0501
