@@ -64,10 +64,27 @@ def run_dbt(
     target_path = target_path or settings.data_dir() / "dbt" / "target-cli"
     flags = ["--quiet"] if quiet else []
     with _warehouse_env(warehouse):
-        result = dbtRunner().invoke([*flags, *dbt_args(command, target_path, extra)])
+        try:
+            result = dbtRunner().invoke([*flags, *dbt_args(command, target_path, extra)])
+        finally:
+            _release_duckdb()
     if not result.success:
         raise DbtFailed(_failure_summary(command, result))
     return result.result
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
+
+    DuckDB lets one process hold a file, and only with one configuration: left open, the next
+    step (a read-only reader here, dlt, or Dagster in another process) could not open it.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _failure_summary(command: Sequence[str], result: object) -> str:

@@ -61,7 +61,7 @@ class Entity:
         return next(c for c in self.columns if c.name == name)
 
 
-S, I, N, B, T, D = Kind.STRING, Kind.INTEGER, Kind.NUMBER, Kind.BOOLEAN, Kind.TIMESTAMP, Kind.DATE
+S, INT, N, B, T, D = Kind.STRING, Kind.INTEGER, Kind.NUMBER, Kind.BOOLEAN, Kind.TIMESTAMP, Kind.DATE
 
 ENTITIES: tuple[Entity, ...] = (
     Entity(
@@ -74,7 +74,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("owner_email", S),
             Column("owner_id", S),
             Column("arr", N, minimum=0),
-            Column("seats", I, minimum=0),
+            Column("seats", INT, minimum=0),
             Column("created_at", T),
             Column("parent_account_id", S),
         ),
@@ -126,7 +126,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("solved_at", T),
             Column("subject", S),
             Column("body", S),
-            Column("satisfaction", I, minimum=1, maximum=5),
+            Column("satisfaction", INT, minimum=1, maximum=5),
             Column("sentiment", N, minimum=-1, maximum=1),
         ),
         primary_key=("ticket_id",),
@@ -135,7 +135,7 @@ ENTITIES: tuple[Entity, ...] = (
         "nps_responses",
         (
             Column("account_id", S, required=True),
-            Column("score", I, required=True, minimum=0, maximum=10),
+            Column("score", INT, required=True, minimum=0, maximum=10),
             Column("responded_at", T, required=True),
             Column("user_id", S),
             Column("comment", S),

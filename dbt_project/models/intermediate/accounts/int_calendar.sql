@@ -1,5 +1,10 @@
--- One row per scored day: the `history_days` days up to the scoring day.
+-- One row per scored day: the `history_days` days up to the scoring day, but none before the
+-- first product event (days without any data would read as customers gone quiet).
 with
+
+events as (
+    select * from {{ ref('stg_raw__events') }}
+),
 
 digits as (
     select 0 as n
@@ -32,7 +37,9 @@ offsets as (
 ),
 
 scoring_day as (
-    select {{ as_of_date() }} as as_of_date
+    select
+        {{ as_of_date() }} as as_of_date,
+        (select min(event_date) from events) as first_event_date
 ),
 
 calendar as (
@@ -42,7 +49,10 @@ calendar as (
         scoring_day.as_of_date
     from offsets
     cross join scoring_day
-    where offsets.day_offset < {{ var('history_days') }}
+    where
+        offsets.day_offset < {{ var('history_days') }}
+        and {{ dbt.dateadd('day', '-offsets.day_offset', 'scoring_day.as_of_date') }}
+        >= scoring_day.first_event_date
 )
 
 select * from calendar
