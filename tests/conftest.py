@@ -38,9 +38,7 @@ class BuiltWarehouse:
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
     root = tmp_path_factory.mktemp("built")
-    generation = generate(
-        root / "demo", accounts=120, days=300, seed=11, end_date=SMALL_END_DATE
-    )
+    generation = generate(root / "demo", accounts=120, days=300, seed=11, end_date=SMALL_END_DATE)
     warehouse = root / "warehouse.duckdb"
     load_files(generation.source_dir, warehouse, pipelines_dir=root / "dlt")
     run_dbt(["build"], warehouse=warehouse, target_path=root / "target", quiet=True)
