@@ -47,7 +47,8 @@ gated as (
         -- rounded before colouring, so the published score and colour always agree
         round(
             case
-                when aggregated.gate_score = 0
+                -- least() skips nulls: a score without data must stay null, not become the cap
+                when aggregated.gate_score = 0 and aggregated.score_uncapped is not null
                     then least(aggregated.score_uncapped, bands.gate_cap)
                 else aggregated.score_uncapped
             end,

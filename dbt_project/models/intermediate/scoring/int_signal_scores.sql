@@ -53,23 +53,38 @@ configured as (
             and spine.segment = weights.segment
 ),
 
-scored as (
+-- Percentile ranks need a sort per segment, day and signal; only signals scored that way pay it.
+linear_scored as (
     select
         *,
+        -- floor → 0 and target → 100; a floor above the target reads "lower is better".
+        -- greatest/least skip nulls, so a signal without data is kept null explicitly.
         case
-            when raw_value is null then null
-            when method = 'percentile'
-                then 100.0 * percent_rank() over (
-                    partition by segment, date_day, signal, raw_value is null
-                    order by case when direction = 'lower_is_better' then -raw_value else raw_value end
+            when raw_value is not null
+                then 100.0 * least(
+                    greatest((raw_value - floor_value) / nullif(target_value - floor_value, 0), 0.0),
+                    1.0
                 )
-            -- floor → 0 and target → 100; a floor above the target reads "lower is better"
-            else 100.0 * least(
-                greatest((raw_value - floor_value) / nullif(target_value - floor_value, 0), 0.0),
-                1.0
-            )
         end as signal_score
     from configured
+    where method = 'linear' or raw_value is null
+),
+
+percentile_scored as (
+    select
+        *,
+        100.0 * percent_rank() over (
+            partition by segment, date_day, signal
+            order by case when direction = 'lower_is_better' then -raw_value else raw_value end
+        ) as signal_score
+    from configured
+    where method = 'percentile' and raw_value is not null
+),
+
+scored as (
+    select * from linear_scored
+    union all
+    select * from percentile_scored
 ),
 
 weighted as (
