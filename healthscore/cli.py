@@ -110,6 +110,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_metadata(metadata: dict) -> None:
+    for key, value in metadata.items():
+        if value not in ([], None, ""):
+            print(f"  {key}: {value}")
+
+
+def cmd_crm_setup(args: argparse.Namespace) -> int:
+    from healthscore.writeback import ensure_properties
+
+    report = ensure_properties(args.destination)
+    print(f"created: {report.created or '-'}\nexisting: {report.existing or '-'}")
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from healthscore.writeback import run_sync
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  sent {done}/{total} rows", end="", flush=True)
+
+    report = run_sync(
+        args.destination,
+        settings.warehouse_path(),
+        force=args.force,
+        dry_run=True if args.dry_run else None,
+        progress=progress,
+        retry_parked=args.retry_parked,
+    )
+    print()
+    metadata = report.metadata()
+    metadata.pop("would_send", None)
+    _print_metadata(metadata)
+    return 1 if report.status in {"aborted", "blocked"} else 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from healthscore import alerts
+
+    warehouse = settings.warehouse_path()
+    if args.action == "held":
+        for run in alerts.held_runs(warehouse):
+            print(run)
+        return 0
+    if args.action == "discard":
+        print(f"discarded {alerts.discard_held(warehouse, run_id=args.run)} held alerts")
+        return 0
+    if args.action == "release":
+        print(f"released {alerts.release_held(warehouse, run_id=args.run)} held alerts")
+    report = alerts.deliver_pending(warehouse, progress=_say)
+    _print_metadata(report.as_metadata())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="healthscore",
@@ -152,6 +207,43 @@ def build_parser() -> argparse.ArgumentParser:
     riskiest = commands.add_parser("riskiest", help="print today's riskiest accounts")
     riskiest.add_argument("--limit", type=int, default=10)
     riskiest.set_defaults(handler=cmd_riskiest)
+
+    crm_setup = commands.add_parser(
+        "crm-setup", help="create the customer_health CRM properties (idempotent)"
+    )
+    crm_setup.add_argument("destination", choices=["hubspot", "salesforce"])
+    crm_setup.set_defaults(handler=cmd_crm_setup)
+
+    sync = commands.add_parser(
+        "sync",
+        help="write changed scores to the CRM (dry run without credentials)",
+        description=(
+            "Diff the sync model against what the CRM last confirmed and send only changes. "
+            "Without HUBSPOT_ACCESS_TOKEN (or SALESFORCE_*) it is a dry run that records what "
+            "it would send in writeback.dry_run_records."
+        ),
+    )
+    sync.add_argument("destination", choices=["hubspot", "salesforce"])
+    sync.add_argument(
+        "--force", action="store_true", help="proceed past the safety valve (large change)"
+    )
+    sync.add_argument("--dry-run", action="store_true", help="record what would be sent only")
+    sync.add_argument(
+        "--retry-parked", action="store_true", help="retry records the CRM reported deleted"
+    )
+    sync.set_defaults(handler=cmd_sync)
+
+    alerts = commands.add_parser(
+        "alerts",
+        help="deliver pending alerts; list, release or discard held ones",
+        description=(
+            "deliver: send new and failed alerts (Slack, CRM tasks). held: list runs the storm "
+            "guard held. release: let held alerts go, then deliver. discard: drop held alerts."
+        ),
+    )
+    alerts.add_argument("action", choices=["deliver", "held", "release", "discard"])
+    alerts.add_argument("--run", default=None, help="one held run id (default: all)")
+    alerts.set_defaults(handler=cmd_alerts)
     return parser
 
 

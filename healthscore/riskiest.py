@@ -83,6 +83,8 @@ def render(accounts: list[RiskyAccount], shares: list[StatusShare]) -> None:
             account.drivers or "",
         )
     console = Console()
+    if not console.is_terminal:  # piped or under make: the default 80 columns fold every cell
+        console = Console(width=170)
     console.print(table)
     console.print(
         "Current customers: "
