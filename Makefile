@@ -1,7 +1,6 @@
 # Two commands on a fresh machine: `make demo` and `make test` (see README).
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
-export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,10 +26,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	HEALTHSCORE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint dbt_project/models dbt_project/tests
 
+# With DAGSTER_HOME unset, `dagster dev` reads ./dagster.yaml, whose storage lives in data/dagster.
 dev: install
-	@mkdir -p $(DAGSTER_HOME)
-	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	env -u DAGSTER_HOME $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/python bench/bench_demo.py

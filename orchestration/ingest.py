@@ -1,0 +1,67 @@
+"""The file source as Dagster assets: one `raw/raw_<entity>` asset per contract entity.
+
+One load writes every raw table (dlt runs the entities together, and unknown-account checks need
+the accounts of the same load), so the assets form one multi-asset that cannot be subset.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetSpec, Failure, MaterializeResult, multi_asset
+
+from ingestion.contract import ENTITIES, Entity
+from ingestion.file_source import ContractError, LoadReport, load_files
+from orchestration.resources import HealthscorePaths
+
+INGESTION_GROUP = "ingestion"
+
+
+def raw_asset_key(entity: Entity) -> list[str]:
+    """Must match `meta.dagster.asset_key` of the dbt source table, which joins the lineage."""
+    return ["raw", entity.table]
+
+
+def _spec(entity: Entity) -> AssetSpec:
+    need = "required" if entity.required_entity else "optional"
+    load = "append-only, file by file" if entity.incremental else "replaced on every load"
+    return AssetSpec(
+        key=raw_asset_key(entity),
+        group_name=INGESTION_GROUP,
+        description=f"Contract entity `{entity.name}` ({need}; {load}), loaded by dlt.",
+        kinds={"dlt", "duckdb"},
+    )
+
+
+def entity_metadata(report: LoadReport, entity: Entity) -> dict[str, Any]:
+    """What one entity's load did, as the figures an operator looks for in the UI."""
+    quarantined = report.rows_quarantined.get(entity.name, {})
+    metadata: dict[str, Any] = {
+        "rows_loaded": report.rows_loaded.get(entity.name, 0),
+        "rows_quarantined": sum(quarantined.values()),
+        "quarantined_by_rule": dict(sorted(quarantined.items())),
+        "missing_from_source": entity.name in report.missing_entities,
+    }
+    if entity.incremental:
+        metadata["rows_already_loaded"] = report.rows_already_loaded.get(entity.name, 0)
+    return metadata
+
+
+@multi_asset(
+    name="raw_files",
+    specs=[_spec(entity) for entity in ENTITIES],
+    description="Load the contract files of the source folder into the warehouse's raw schema.",
+)
+def raw_files(
+    context: AssetExecutionContext, paths: HealthscorePaths
+) -> Iterator[MaterializeResult]:
+    """Every entity is materialised, a missing optional one too: it then holds an empty table,
+    which is what dbt reads, and its metadata says it was missing."""
+    try:
+        report = load_files(paths.source_dir(), paths.warehouse(), progress=context.log.info)
+    except ContractError as error:
+        raise Failure(description=f"The source folder breaks the file contract: {error}") from error
+    context.log.info(report.summary())
+    for entity in ENTITIES:
+        yield MaterializeResult(
+            asset_key=raw_asset_key(entity), metadata=entity_metadata(report, entity)
+        )
