@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_account_health_daily'}}}) }}
 -- The published score is exactly the sum of its signals' contributions (before the gate's cap).
 with
 

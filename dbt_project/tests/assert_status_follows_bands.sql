@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_account_health_daily'}}}) }}
 -- Outside the hysteresis band the computed colour is decided by the score alone.
 with
 
