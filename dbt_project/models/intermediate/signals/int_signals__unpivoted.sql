@@ -1,3 +1,5 @@
+-- A view: int_signal_scores reads it once, so storing 4 M rows would be pure cost.
+{{ config(materialized='view') }}
 -- Every signal of DESIGN §5 as one long table (account, day, signal, raw value), the shape the
 -- scoring, the drivers and the calibration all read.
 {%- set signals_by_model = {

@@ -1,3 +1,5 @@
+-- A view over int_signal_scores (a table): the same rows under the mart's name, not a copy.
+{{ config(materialized='view') }}
 with
 
 signal_scores as (
