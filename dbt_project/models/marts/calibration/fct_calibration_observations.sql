@@ -31,7 +31,11 @@ decisions as (
         contract_id as decision_id,
         account_id,
         outcome,
-        coalesce(outcome_date, end_date) as decision_date,
+        -- the scheduled renewal day, not the day the outcome was recorded: renewals are often
+        -- signed early and churns land on the end date, so anchoring on the outcome date would
+        -- let "days to renewal" at the as-of date tell the outcome
+        end_date as decision_date,
+        coalesce(outcome_date, end_date) as outcome_date,
         contract_arr
     from contracts
     where outcome in ('renewed', 'churned')
@@ -43,6 +47,7 @@ observations as (
         decisions.account_id,
         decisions.outcome,
         decisions.decision_date,
+        decisions.outcome_date,
         decisions.contract_arr,
         horizons.horizon_days,
         cast(
@@ -75,12 +80,14 @@ final as (
         observations.account_id,
         health.segment,
         observations.decision_date,
+        observations.outcome_date,
         observations.outcome,
         case when observations.outcome = 'churned' then 1 else 0 end as churned,
         observations.horizon_days,
         observations.as_of_date,
         coalesce(observations.contract_arr, accounts.arr) as arr,
-        coalesce(signals_as_of.core_feature_raw = 1, false) as core_feature_adopted,
+        -- null when the catalogue has no core features: the gate then does not apply
+        signals_as_of.core_feature_raw = 1 as core_feature_adopted,
         health.health_score as template_score,
         health.coverage,
         health.computed_status as template_status,
