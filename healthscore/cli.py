@@ -165,6 +165,33 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Propose weights from outcomes; or apply a reviewed proposal and rebuild."""
+    from healthscore import calibration
+    from healthscore.dbt_runner import run_dbt
+
+    if args.apply:
+        applied = calibration.apply_proposal(args.apply, allow_unsupported=args.allow_unsupported)
+        print(f"applied {applied}")
+        started = _step("Rebuilding with the applied configuration")
+        run_dbt(["build"], quiet=True)
+        _done(started)
+        return 0
+    result = calibration.run_calibration(settings.warehouse_path(), progress=_say)
+    for line in result.summary_lines():
+        print(line)
+    print(f"report: {result.report_path}")
+    if not result.supported:
+        print(
+            "The data does not support calibrated weights; nothing can be applied without "
+            "--allow-unsupported.",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"apply with: healthscore calibrate --apply {result.version}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="healthscore",
@@ -244,6 +271,25 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("action", choices=["deliver", "held", "release", "discard"])
     alerts.add_argument("--run", default=None, help="one held run id (default: all)")
     alerts.set_defaults(handler=cmd_alerts)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit weights to renewal/churn history (proposal + report); --apply to use one",
+        description=(
+            "Without --apply: fit weights, cut-offs and churn probabilities on the point-in-time "
+            "training set, backtest them on the newest decisions, write a versioned proposal "
+            "and an HTML report, and print the headline figures (exit 2 when the data does not "
+            "support calibrated weights). With --apply VERSION: make that proposal the live "
+            "configuration (seeds) and rebuild."
+        ),
+    )
+    calibrate.add_argument("--apply", metavar="VERSION", default=None)
+    calibrate.add_argument(
+        "--allow-unsupported",
+        action="store_true",
+        help="apply a proposal whose guardrails failed (you take responsibility)",
+    )
+    calibrate.set_defaults(handler=cmd_calibrate)
     return parser
 
 
@@ -254,10 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except Exception as error:  # a clear one-line error for people, the trace for -v users
+        from healthscore.calibration import ProposalError, UnsupportedProposalError
         from healthscore.dbt_runner import DbtFailed
         from ingestion.file_reader import ContractError
 
-        if isinstance(error, DbtFailed | ContractError):
+        if isinstance(error, DbtFailed | ContractError | ProposalError | UnsupportedProposalError):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise
