@@ -30,6 +30,10 @@ from ingestion.file_source import LoadReport
 RAW_KEYS = {AssetKey(["raw", entity.table]) for entity in ENTITIES}
 MARTS = ("dim_accounts", "fct_account_signals_daily", "fct_account_health_daily")
 HEALTH_KEYS = {AssetKey(name) for name in (*MARTS, "account_health_current")}
+WRITEBACK_KEYS = {
+    AssetKey(name)
+    for name in ("crm_properties", "hubspot_company_health", "salesforce_account_health")
+}
 FRESHNESS = "source_freshness"
 
 pytestmark = pytest.mark.usefixtures("defs")
@@ -86,6 +90,9 @@ def test_definitions_load_with_lineage_checks_and_schedule(defs: Definitions) ->
     assert set(job.asset_layer.asset_graph.asset_check_keys) >= {
         check for check in checks if check.asset_key in refreshed
     }
+    # Then it writes the scores back; alerts go out in their own run, started by a sensor.
+    assert set(job.asset_layer.selected_asset_keys) >= WRITEBACK_KEYS
+    assert AssetKey("alert_deliveries") not in job.asset_layer.selected_asset_keys
 
 
 @pytest.mark.parametrize(
