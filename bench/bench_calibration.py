@@ -44,7 +44,8 @@ def build(root: Path, accounts: int, seed: int, churn_driven_by_health: bool) ->
 
 def true_health_auc(warehouse: Path, truth: Path, holdout_share: float, horizon: int) -> float:
     """AUC of the hidden health on the held-out decisions, read on each as-of date."""
-    holdout = split_out_of_time(load_observations(warehouse), holdout_share).holdout
+    observations, _signals = load_observations(warehouse)
+    holdout = split_out_of_time(observations, holdout_share).holdout
     rows = holdout[holdout["horizon_days"] == horizon][["account_id", "as_of_date", "churned"]]
     with duckdb.connect() as con:
         con.register("rows", rows)
