@@ -38,13 +38,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from ingestion.file_source import load_files
+    from ingestion.configured_sources import load_configured_sources
 
-    started = _step(f"Loading {args.source} into {settings.warehouse_path()}")
-    report = load_files(args.source, settings.warehouse_path(), progress=_say)
+    started = _step(f"Loading the configured sources into {settings.warehouse_path()}")
+    reports = load_configured_sources(
+        settings.warehouse_path(), source_dir=args.source, progress=_say
+    )
     _done(started)
-    print(report.summary())
+    for name, report in reports.items():
+        print(f"{name}: {report.summary()}")
     return 0
+
+
+def cmd_sources_check(args: argparse.Namespace) -> int:
+    from ingestion.sources_check import check_sources
+
+    problems = check_sources()
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    if not problems:
+        print("every enabled source is configured and reachable")
+    return 1 if problems else 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -218,7 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("generator_args", nargs=argparse.REMAINDER)
     generate.set_defaults(handler=cmd_generate)
 
-    load = commands.add_parser("load", help="load a folder of contract files (DESIGN §4)")
+    load = commands.add_parser(
+        "load",
+        help="load every source sources.yml enables (default: the folder of contract files)",
+    )
     load.add_argument(
         "--source",
         type=Path,
@@ -226,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of contract files (default: $HEALTHSCORE_SOURCE_DIR or data/demo/source)",
     )
     load.set_defaults(handler=cmd_load)
+
+    sources = commands.add_parser(
+        "sources", help="`sources check`: validate sources.yml settings and connectivity"
+    )
+    sources.add_argument("action", choices=["check"])
+    sources.set_defaults(handler=cmd_sources_check)
 
     build = commands.add_parser("build", help="dbt build: models, seeds, data and unit tests")
     build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments")
@@ -303,8 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from healthscore.calibration import ProposalError, UnsupportedProposalError
         from healthscore.dbt_runner import DbtFailed
         from ingestion.file_reader import ContractError
+        from ingestion.sources_config import SourceConfigError
 
-        if isinstance(error, DbtFailed | ContractError | ProposalError | UnsupportedProposalError):
+        known = DbtFailed | ContractError | ProposalError | UnsupportedProposalError
+        if isinstance(error, known | SourceConfigError):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise

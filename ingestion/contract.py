@@ -77,6 +77,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("seats", INT, minimum=0),
             Column("created_at", T),
             Column("parent_account_id", S),
+            Column("archived_at", T),  # deleted in the source system: kept, but not scored
         ),
         primary_key=("account_id",),
         required_entity=True,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -46,7 +46,16 @@ from ingestion.file_reader import (
 from ingestion.validation import ACCOUNT_ID, ACCOUNTS, Batch, Validator, references_accounts
 from ingestion.warehouse_history import WarehouseHistory
 
-__all__ = ["ContractError", "LoadReport", "file_source", "files_pipeline", "load_files"]
+__all__ = [
+    "ContractError",
+    "LoadReport",
+    "add_quarantine_variant",
+    "file_source",
+    "files_pipeline",
+    "load_files",
+    "timestamp_hints",
+    "warehouse_pipeline",
+]
 
 PIPELINE_NAME = "healthscore_files"
 DATASET_NAME = "raw"
@@ -78,7 +87,8 @@ class LoadReport:
         rules = self.rows_quarantined.setdefault(name, {})
         for counted in pc.value_counts(batch.quarantine["rule"]).to_pylist():
             rules[counted["values"]] = rules.get(counted["values"], 0) + counted["counts"]
-        self.files_loaded.append(batch.source_file)
+        if batch.source_file not in self.files_loaded:  # an API lands many pages per endpoint
+            self.files_loaded.append(batch.source_file)
 
     def summary(self) -> str:
         loaded = sum(self.rows_loaded.values())
@@ -104,8 +114,12 @@ def load_files(
     *,
     progress: Progress | None = None,
     pipelines_dir: Path | None = None,
+    entities: Collection[str] | None = None,
 ) -> LoadReport:
     """Load a folder of contract files into the `raw` dataset of the DuckDB `warehouse`.
+
+    `entities` names those the folder delivers (default: all); the others belong to other
+    sources (sources.yml decides) and are neither read, required nor replaced here.
 
     A ContractError (a required entity missing, a file unreadable or missing a required column)
     stops the whole run before anything is written: loading a snapshot without one of its part
@@ -114,7 +128,7 @@ def load_files(
     started = time.perf_counter()
     report = LoadReport()
     pipeline = files_pipeline(warehouse, pipelines_dir)
-    source = file_source(source_dir, report=report, progress=progress)
+    source = file_source(source_dir, report=report, progress=progress, entities=entities)
     try:
         if pipeline.has_pending_data:  # `run` would only finish it and skip the new files
             _say(progress, "finishing the load a previous run left pending")
@@ -132,11 +146,17 @@ def load_files(
 
 
 def files_pipeline(warehouse: Path, pipelines_dir: Path | None = None) -> dlt.Pipeline:
-    """The dlt pipeline of the file source. Its working folder (state, pending packages) lives
-    under the project's data folder unless told otherwise, never in ~/.dlt."""
+    return warehouse_pipeline(PIPELINE_NAME, warehouse, pipelines_dir)
+
+
+def warehouse_pipeline(
+    name: str, warehouse: Path, pipelines_dir: Path | None = None
+) -> dlt.Pipeline:
+    """A connector's dlt pipeline into the `raw` dataset. Its working folder (state, pending
+    packages) lives under the project's data folder unless told otherwise, never in ~/.dlt."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=name,
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=DATASET_NAME,
         pipelines_dir=str(pipelines_dir or settings.data_dir() / "dlt"),
@@ -145,15 +165,19 @@ def files_pipeline(warehouse: Path, pipelines_dir: Path | None = None) -> dlt.Pi
 
 @dlt.source(name="files")
 def file_source(
-    source_dir: Path, report: LoadReport | None = None, progress: Progress | None = None
+    source_dir: Path,
+    report: LoadReport | None = None,
+    progress: Progress | None = None,
+    entities: Collection[str] | None = None,
 ) -> list[DltResource]:
     """One resource per contract entity; broken rows of each go to `raw_quarantine`.
 
     Raises ContractError at once when a required entity is missing. Must run in a pipeline with
     a destination: checks for unknown accounts and already-loaded events read it.
     """
-    load = _Load(Path(source_dir), report if report is not None else LoadReport(), progress)
-    return [_resource(load, entity) for entity in ENTITIES]
+    owned = [e for e in ENTITIES if entities is None or e.name in entities]
+    load = _Load(Path(source_dir), owned, report if report is not None else LoadReport(), progress)
+    return [_resource(load, entity) for entity in owned]
 
 
 def _resource(load: _Load, entity: Entity) -> DltResource:
@@ -166,18 +190,26 @@ def _resource(load: _Load, entity: Entity) -> DltResource:
         table_name=entity.table,
         write_disposition="append" if entity.incremental else "replace",
     )
-    # Broken rows leave through the same resource, to the quarantine table: its hints are a
-    # variant of the resource's, made before the entity's columns so it does not inherit them.
+    add_quarantine_variant(resource)
+    resource.apply_hints(columns=timestamp_hints(entity))
+    return resource
+
+
+def add_quarantine_variant(resource: DltResource) -> None:
+    """Broken rows leave through the same resource, to the quarantine table: its hints are a
+    variant of the resource's, made before the entity's own hints so it does not inherit them.
+    Every connector quarantines through this."""
     resource.apply_hints(
         table_name=QUARANTINE_TABLE,
         write_disposition="append",
         columns=_utc_wall_clock(["quarantined_at"]),
         create_table_variant=True,
     )
-    resource.apply_hints(
-        columns=_utc_wall_clock(c.name for c in entity.columns if c.kind is Kind.TIMESTAMP)
-    )
-    return resource
+
+
+def timestamp_hints(entity: Entity) -> list[TColumnSchema]:
+    """Column hints that keep the entity's timestamps UTC wall clock (see `_utc_wall_clock`)."""
+    return _utc_wall_clock(c.name for c in entity.columns if c.kind is Kind.TIMESTAMP)
 
 
 def _utc_wall_clock(names: Iterable[str]) -> list[TColumnSchema]:
@@ -189,12 +221,18 @@ def _utc_wall_clock(names: Iterable[str]) -> list[TColumnSchema]:
 class _Load:
     """State shared by the resources of one source instance (one run)."""
 
-    def __init__(self, source_dir: Path, report: LoadReport, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        source_dir: Path,
+        entities: list[Entity],
+        report: LoadReport,
+        progress: Progress | None,
+    ) -> None:
         self.source_dir = source_dir
         self.report = report
         self.progress = progress
-        self.files = {e.name: entity_files(source_dir, e) for e in ENTITIES}
-        missing = [e for e in ENTITIES if not self.files[e.name]]
+        self.files = {e.name: entity_files(source_dir, e) for e in entities}
+        missing = [e for e in entities if not self.files[e.name]]
         required = [e.name for e in missing if e.required_entity]
         if required:
             raise ContractError(
@@ -217,7 +255,7 @@ class _Load:
         """Accounts are checked first, whatever order dlt runs resources in, because every other
         entity's account_id is checked against them (and against accounts loaded before)."""
         accounts = ENTITY_BY_NAME[ACCOUNTS]
-        batches = [self.validate(accounts, path) for path in self.files[ACCOUNTS]]
+        batches = [self.validate(accounts, path) for path in self.files.get(ACCOUNTS, [])]
         known = [b.valid[ACCOUNT_ID] for b in batches] + [self.history.account_ids(accounts)]
         self.validator.set_known_accounts(
             pa.chunked_array([chunk for ids in known for chunk in ids.chunks], pa.string())

@@ -40,6 +40,28 @@ class WarehouseHistory:
         found = self._query(accounts.table, f"SELECT DISTINCT {ACCOUNT_ID} FROM {{table}}")
         return pa.chunked_array([], pa.string()) if found is None else found[ACCOUNT_ID]
 
+    def account_domains(self, accounts: Entity) -> dict[str, str]:
+        """Lower-cased domain -> account_id, for sources that know a customer by its domain."""
+        found = self._query(
+            accounts.table,
+            f"SELECT lower(trim(domain)) AS domain, min({ACCOUNT_ID}) AS {ACCOUNT_ID} "
+            "FROM {table} WHERE domain IS NOT NULL GROUP BY 1",
+        )
+        if found is None:
+            return {}
+        return dict(zip(found["domain"].to_pylist(), found[ACCOUNT_ID].to_pylist(), strict=True))
+
+    def loaded_values(self, entity: Entity, keys: pa.Table, columns: list[str]) -> pa.Table:
+        """`columns` of the loaded rows whose unique key is among `keys`."""
+        key = ", ".join(ident(k) for k in entity.unique_key)
+        wanted = ", ".join(ident(c) for c in [*entity.unique_key, *columns])
+        found = self._query(
+            entity.table,
+            f"SELECT {wanted} FROM {{table}} WHERE ({key}) IN (SELECT ({key}) FROM candidate_keys)",
+            {"candidate_keys": keys},
+        )
+        return pa.table({}) if found is None else found
+
     def loaded_keys(self, entity: Entity, keys: pa.Table) -> pa.Table:
         key = ", ".join(ident(k) for k in entity.unique_key)
         found = self._query(

@@ -1,7 +1,8 @@
-"""The file source as Dagster assets: one `raw/raw_<entity>` asset per contract entity.
+"""The configured sources as Dagster assets: one `raw/raw_<entity>` asset per contract entity.
 
-One load writes every raw table (dlt runs the entities together, and unknown-account checks need
-the accounts of the same load), so the assets form one multi-asset that cannot be subset.
+One load writes every raw table (dlt runs the entities together, unknown-account checks need
+the accounts of the same load, and sources.yml decides which source owns which entity), so the
+assets form one multi-asset that cannot be subset.
 """
 
 from collections.abc import Iterator
@@ -9,8 +10,11 @@ from typing import Any
 
 from dagster import AssetExecutionContext, AssetSpec, Failure, MaterializeResult, multi_asset
 
+from ingestion.configured_sources import load_configured_sources
 from ingestion.contract import ENTITIES, Entity
-from ingestion.file_source import ContractError, LoadReport, load_files
+from ingestion.file_source import ContractError, LoadReport
+from ingestion.sources_check import entity_owners
+from ingestion.sources_config import SourceConfigError, load_sources_config
 from orchestration.resources import HealthscorePaths
 
 INGESTION_GROUP = "ingestion"
@@ -49,7 +53,7 @@ def entity_metadata(report: LoadReport, entity: Entity) -> dict[str, Any]:
 @multi_asset(
     name="raw_files",
     specs=[_spec(entity) for entity in ENTITIES],
-    description="Load the contract files of the source folder into the warehouse's raw schema.",
+    description="Load every configured source (files by default) into the warehouse's raw schema.",
 )
 def raw_files(
     context: AssetExecutionContext, paths: HealthscorePaths
@@ -57,11 +61,22 @@ def raw_files(
     """Every entity is materialised, a missing optional one too: it then holds an empty table,
     which is what dbt reads, and its metadata says it was missing."""
     try:
-        report = load_files(paths.source_dir(), paths.warehouse(), progress=context.log.info)
+        reports = load_configured_sources(
+            paths.warehouse(), source_dir=paths.source_dir(), progress=context.log.info
+        )
+        owners = entity_owners(load_sources_config())
     except ContractError as error:
         raise Failure(description=f"The source folder breaks the file contract: {error}") from error
-    context.log.info(report.summary())
+    except SourceConfigError as error:
+        raise Failure(description=f"sources.yml: {error}") from error
+    for name, report in reports.items():
+        context.log.info(f"{name}: {report.summary()}")
     for entity in ENTITIES:
+        owner = owners.get(entity.name, "files")
         yield MaterializeResult(
-            asset_key=raw_asset_key(entity), metadata=entity_metadata(report, entity)
+            asset_key=raw_asset_key(entity),
+            metadata={
+                "source": owner,
+                **entity_metadata(reports.get(owner, LoadReport()), entity),
+            },
         )

@@ -53,6 +53,7 @@ def accounts_table(rng: np.random.Generator, world: World) -> pa.Table:
             "parent_account_id": pa.array(
                 np.where(has_parent, world.account_ids[world.parent], ""), mask=~has_parent
             ),
+            "archived_at": pa.nulls(len(world.account_ids), pa.string()),
         }
     )
 

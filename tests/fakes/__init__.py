@@ -5,6 +5,8 @@
   associations — with the portal's rolling rate limit and `X-HubSpot-RateLimit-*` headers.
 - `FakeSalesforce` (`tests.fakes.salesforce_server`): a Salesforce org speaking REST —
   sObject collections, sObjects, describe, a SOQL subset — with the daily API limit.
+- `FakeZendesk` (`tests.fakes.zendesk_server`): a Zendesk Support account — the cursor-based
+  incremental ticket export, organizations, satisfaction ratings, ticket fields.
 
 Both run on 127.0.0.1 on a random port, start and stop as context managers, keep their data
 in memory (with direct accessors for assertions, and per-object write history on HubSpot),
@@ -17,5 +19,6 @@ log every request with its arrival time (`log.count`, `log.max_in_window`,
 
 from tests.fakes.hubspot_server import FakeHubSpot
 from tests.fakes.salesforce_server import FakeSalesforce
+from tests.fakes.zendesk_server import FakeZendesk
 
-__all__ = ["FakeHubSpot", "FakeSalesforce"]
+__all__ = ["FakeHubSpot", "FakeSalesforce", "FakeZendesk"]

@@ -1,6 +1,7 @@
 """A local HubSpot portal speaking CRM v3, for tests of anything that talks to HubSpot.
 
-Endpoints (object types: companies, contacts, deals, tasks):
+Endpoints (object types: companies, contacts, deals, tasks, and the engagements meetings and
+emails):
 - `GET|POST /crm/v3/objects/{type}`: list (`limit` ≤ 100, `after`, `properties`,
   `archived`) and create (201, with `associations`).
 - `GET|PATCH|DELETE /crm/v3/objects/{type}/{id}`: read (404 when missing or archived),
@@ -10,9 +11,12 @@ Endpoints (object types: companies, contacts, deals, tasks):
   apply the rest; an invalid value rejects the whole batch with 400 `VALIDATION_ERROR`.
 - `POST /crm/v3/objects/{type}/search`: `filterGroups` (EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN,
   NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN), one sort, `properties`, `limit`
-  ≤ 200, `after` paging up to 10 000 results, `total`. Own limit of 5 requests/second
-  (policy `SECONDLY`), and optionally an index lag (`search_index_delay`) as in HubSpot,
-  where new objects show up in search a few seconds after they are created.
+  ≤ 200, `after` paging up to 10 000 results (`search_result_cap`), `total`. Own limit of 5
+  requests/second (policy `SECONDLY`), and optionally an index lag (`search_index_delay`) as in
+  HubSpot, where new objects show up in search a few seconds after they are created.
+- `GET /crm/v3/owners` (`limit` ≤ 500, `after`, `archived`), `GET /crm/v3/owners/{id}`.
+- `POST /crm/v4/associations/{from}/{to}/batch/read`: the associations seeded with `associate`
+  (or made on create), answered 207 with `NO_ASSOCIATIONS_FOUND` for ids that have none.
 - `GET|POST /crm/v3/properties/{type}`, `GET|PATCH|DELETE /crm/v3/properties/{type}/{name}`,
   `GET|POST /crm/v3/properties/{type}/groups`, `GET /crm/v3/properties/{type}/groups/{name}`:
   201 on create, 409 `OBJECT_ALREADY_EXISTS` on a duplicate.
@@ -26,6 +30,10 @@ Starter private-app limit) and daily limit; responses carry the `X-HubSpot-RateL
 headers, and beyond the limit the answer is 429 `RATE_LIMIT` / `TEN_SECONDLY_ROLLING` without
 Retry-After. Scripted faults (see `tests.fakes.server`) come on top; a `partial_next` fault
 makes records of the next batch update fail with 207 (category `CONFLICT` unless given).
+
+Direct access for tests, without HTTP or limits: `add`, `update`, `archive`, `associate`,
+`add_owner`, `define_property`, `get`, `all`, `history`; `received` holds every admitted request
+with its query and body, so a test can assert exactly what a client asked for.
 
 Usage::
 
@@ -60,15 +68,31 @@ SEARCH_PAGE_LIMIT = 200
 SEARCH_RESULT_CAP = 10_000
 LIST_PAGE_LIMIT = 100
 
-OBJECT_TYPES = ("companies", "contacts", "deals", "tasks")
-OBJECT_LABEL = {"companies": "COMPANY", "contacts": "CONTACT", "deals": "DEAL", "tasks": "TASK"}
-CREATED_PROPERTY = {"contacts": "createdate", "tasks": "hs_createdate"}
+OWNER_PAGE_LIMIT = 500
+
+OBJECT_TYPES = ("companies", "contacts", "deals", "tasks", "meetings", "emails")
+OBJECT_LABEL = {
+    "companies": "COMPANY",
+    "contacts": "CONTACT",
+    "deals": "DEAL",
+    "tasks": "TASK",
+    "meetings": "MEETING",
+    "emails": "EMAIL",
+}
+CREATED_PROPERTY = {
+    "contacts": "createdate",
+    "tasks": "hs_createdate",
+    "meetings": "hs_createdate",
+    "emails": "hs_createdate",
+}
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate"}
 DEFAULT_GROUP = {
     "companies": "companyinformation",
     "contacts": "contactinformation",
     "deals": "dealinformation",
     "tasks": "taskinformation",
+    "meetings": "meetinginformation",
+    "emails": "emailinformation",
 }
 # HUBSPOT_DEFINED association type ids: (from type, type id) -> to type
 ASSOCIATION_TYPES = {
@@ -77,6 +101,14 @@ ASSOCIATION_TYPES = {
     ("tasks", 216): "deals",
     ("companies", 280): "contacts",
     ("companies", 342): "deals",
+    ("contacts", 1): "companies",  # primary company
+    ("contacts", 279): "companies",
+    ("deals", 5): "companies",  # primary company
+    ("deals", 341): "companies",
+    ("meetings", 188): "companies",
+    ("meetings", 200): "contacts",
+    ("emails", 186): "companies",
+    ("emails", 198): "contacts",
 }
 FIELD_TYPES = {
     "string": {"text", "textarea", "html", "phonenumber", "file"},
@@ -87,6 +119,15 @@ FIELD_TYPES = {
     "bool": {"booleancheckbox"},
 }
 STRING_LIMIT = 65_536
+DEAL_STAGES = (
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+)
+MEETING_OUTCOMES = ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED")
+EMAIL_DIRECTIONS = ("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL")
 
 
 def now_iso() -> str:
@@ -108,16 +149,42 @@ def _default_properties(object_type: str) -> list[tuple[str, str, str, tuple[str
             ("name", "string", "text", ()),
             ("domain", "string", "text", ()),
             ("industry", "string", "text", ()),
+            ("annualrevenue", "number", "number", ()),
+            ("hs_parent_company_id", "number", "number", ()),
         ],
         "contacts": [
             ("email", "string", "text", ()),
             ("firstname", "string", "text", ()),
             ("lastname", "string", "text", ()),
+            ("jobtitle", "string", "text", ()),
         ],
         "deals": [
             ("dealname", "string", "text", ()),
             ("amount", "number", "number", ()),
             ("closedate", "datetime", "date", ()),
+            ("dealstage", "enumeration", "radio", DEAL_STAGES),
+            ("dealtype", "enumeration", "radio", ("newbusiness", "existingbusiness")),
+            ("pipeline", "enumeration", "select", ("default",)),
+        ],
+        "meetings": [
+            ("hs_timestamp", "datetime", "date", ()),
+            ("hs_meeting_title", "string", "text", ()),
+            ("hs_meeting_start_time", "datetime", "date", ()),
+            ("hs_meeting_end_time", "datetime", "date", ()),
+            ("hs_meeting_outcome", "enumeration", "select", MEETING_OUTCOMES),
+            ("hs_activity_type", "enumeration", "select", ("QBR", "Check-in", "Onboarding")),
+            ("hs_attendee_owner_ids", "enumeration", "checkbox", ()),
+        ],
+        "emails": [
+            ("hs_timestamp", "datetime", "date", ()),
+            ("hs_email_subject", "string", "text", ()),
+            ("hs_email_text", "string", "textarea", ()),
+            ("hs_email_direction", "enumeration", "select", EMAIL_DIRECTIONS),
+            ("hs_email_status", "enumeration", "select", ("SENT", "BOUNCED", "FAILED")),
+            ("hs_email_to_email", "string", "text", ()),
+            ("hs_email_from_email", "string", "text", ()),
+            ("hs_email_open_count", "number", "number", ()),
+            ("hs_email_click_count", "number", "number", ()),
         ],
         "tasks": [
             ("hs_timestamp", "datetime", "date", ()),
@@ -162,9 +229,11 @@ class FakeHubSpot(FakeServer):
         search_per_second: int | None = 5,
         search_index_delay: float = 0.0,
         portal_id: int = 12345678,
+        search_result_cap: int = SEARCH_RESULT_CAP,
     ) -> None:
         super().__init__()
         self.token = token
+        self.search_result_cap = search_result_cap
         self.portal_id = portal_id
         self.rate_limit = rate_limit
         self.window_seconds = window_seconds
@@ -177,6 +246,9 @@ class FakeHubSpot(FakeServer):
         self.objects: dict[str, dict[str, CrmObject]] = {t: {} for t in OBJECT_TYPES}
         self.groups: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
         self.properties: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in OBJECT_TYPES}
+        self.owners: dict[str, dict[str, Any]] = {}
+        self.received: list[Request] = []  # admitted requests, bodies included, oldest first
+        self._owner_ids = itertools.count(880_001)
         for object_type in OBJECT_TYPES:
             self._put_group(object_type, DEFAULT_GROUP[object_type], "Information")
             for name, type_, field_type, options in _default_properties(object_type):
@@ -202,6 +274,9 @@ class FakeHubSpot(FakeServer):
             ("GET", _path(r"/crm/v3/objects/{t}/{n}"), self._get_object),
             ("PATCH", _path(r"/crm/v3/objects/{t}/{n}"), self._update_object),
             ("DELETE", _path(r"/crm/v3/objects/{t}/{n}"), self._archive_object),
+            ("GET", _path(r"/crm/v3/owners"), self._list_owners),
+            ("GET", _path(r"/crm/v3/owners/{n}"), self._get_owner),
+            ("POST", _path(r"/crm/v4/associations/{t}/{u}/batch/read"), self._read_associations),
         ]
 
     # -- direct access for tests (no HTTP, no rate limit) -------------------------------------
@@ -233,10 +308,50 @@ class FakeHubSpot(FakeServer):
         with self.lock:
             return [dict(values) for values in self.objects[object_type][object_id].history]
 
+    def update(self, object_type: str, object_id: str, **props: Any) -> None:
+        """Change an object as a user would (moves `hs_lastmodifieddate`)."""
+        with self.lock:
+            values = {k: None if v is None else str(v) for k, v in props.items()}
+            self._apply(object_type, self.objects[object_type][object_id], values)
+
     def archive(self, object_type: str, object_id: str) -> None:
         with self.lock:
             obj = self.objects[object_type][object_id]
             obj.archived, obj.archived_at = True, now_iso()
+
+    def associate(self, object_type: str, object_id: str, to_type: str, to_id: str) -> None:
+        """Seed an association (the lowest HUBSPOT_DEFINED type id for the pair)."""
+        type_id = min(
+            i
+            for (t, i), target in ASSOCIATION_TYPES.items()
+            if (t, target) == (object_type, to_type)
+        )
+        with self.lock:
+            self.objects[object_type][object_id].associations.append(
+                {
+                    "toObjectType": to_type,
+                    "toObjectId": str(to_id),
+                    "associationCategory": "HUBSPOT_DEFINED",
+                    "associationTypeId": type_id,
+                }
+            )
+
+    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
+        """Seed a user of the portal who can own records; returns the owner id."""
+        stamp = now_iso()
+        with self.lock:
+            owner_id = str(next(self._owner_ids))
+            self.owners[owner_id] = {
+                "id": owner_id,
+                "email": email,
+                "firstName": first_name,
+                "lastName": last_name,
+                "userId": int(owner_id) + 1_000_000,
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "archived": False,
+            }
+            return owner_id
 
     def associations(self, object_type: str, object_id: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -270,7 +385,7 @@ class FakeHubSpot(FakeServer):
                 ],
                 "displayOrder": -1,
                 "calculated": False,
-                "externalOptions": name == "hubspot_owner_id",
+                "externalOptions": name in ("hubspot_owner_id", "hs_attendee_owner_ids"),
                 "hasUniqueValue": False,
                 "hidden": False,
                 "hubspotDefined": hubspot_defined,
@@ -309,21 +424,24 @@ class FakeHubSpot(FakeServer):
         limits = self._admit(request)
         if isinstance(limits, Response):
             return limits
+        self.received.append(request)
         for method, pattern, endpoint in self._routes:
             match = pattern.match(request.path)
             if match and method == request.method:
-                object_type = match.group("t")
-                if object_type not in OBJECT_TYPES:
-                    raise Reply(
-                        Response(
-                            400,
-                            _error(
-                                f"Unable to infer object type from: {object_type}",
-                                "VALIDATION_ERROR",
-                            ),
+                groups = match.groupdict()
+                object_type = groups.get("t")
+                for named in (object_type, groups.get("u")):
+                    if named is not None and named not in OBJECT_TYPES:
+                        raise Reply(
+                            Response(
+                                400,
+                                _error(
+                                    f"Unable to infer object type from: {named}",
+                                    "VALIDATION_ERROR",
+                                ),
+                            )
                         )
-                    )
-                response = endpoint(request, object_type, match.groupdict().get("n"), fault)
+                response = endpoint(request, object_type, groups.get("n") or groups.get("u"), fault)
                 response.headers.update(limits)
                 return response
         return Response(404, _error("Resource not found", "OBJECT_NOT_FOUND"), limits)
@@ -576,18 +694,18 @@ class FakeHubSpot(FakeServer):
             "links": {},
         }
 
-    def _inputs(self, request: Request) -> list[dict[str, Any]]:
+    def _inputs(self, request: Request, limit: int = BATCH_LIMIT) -> list[dict[str, Any]]:
         inputs = (request.json() or {}).get("inputs")
         if not isinstance(inputs, list) or not inputs:
             raise Reply(
                 Response(400, _error("inputs must be a non-empty list", "VALIDATION_ERROR"))
             )
-        if len(inputs) > BATCH_LIMIT:
+        if len(inputs) > limit:
             raise Reply(
                 Response(
                     400,
                     _error(
-                        f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}.",
+                        f"Batch input size {len(inputs)} exceeds the limit of {limit}.",
                         "VALIDATION_ERROR",
                     ),
                 )
@@ -791,11 +909,11 @@ class FakeHubSpot(FakeServer):
             return Response(
                 400, _error(f"limit must be at most {SEARCH_PAGE_LIMIT}", "VALIDATION_ERROR")
             )
-        if offset + limit > SEARCH_RESULT_CAP:
+        if offset + limit > self.search_result_cap:
             return Response(
                 400,
                 _error(
-                    f"Paging beyond {SEARCH_RESULT_CAP} results is not supported",
+                    f"Paging beyond {self.search_result_cap} results is not supported",
                     "VALIDATION_ERROR",
                 ),
             )
@@ -836,11 +954,80 @@ class FakeHubSpot(FakeServer):
             answer["paging"] = {"next": {"after": str(offset + limit)}}
         return Response(200, answer)
 
+    # -- owners and associations ------------------------------------------------------------
+
+    def _list_owners(self, request: Request, _: Any, __: Any, ___: Any) -> Response:
+        limit = int(request.param("limit", "100") or 100)
+        if not 1 <= limit <= OWNER_PAGE_LIMIT:
+            return Response(
+                400, _error(f"limit must be between 1 and {OWNER_PAGE_LIMIT}", "VALIDATION_ERROR")
+            )
+        archived = request.param("archived") == "true"
+        offset = int(request.param("after", "0") or 0)
+        with self.lock:
+            chosen = [o for o in self.owners.values() if o["archived"] == archived]
+        body: dict[str, Any] = {"results": chosen[offset : offset + limit]}
+        if offset + limit < len(chosen):
+            body["paging"] = {"next": {"after": str(offset + limit)}}
+        return Response(200, body)
+
+    def _get_owner(self, request: Request, _: Any, owner_id: str, __: Any) -> Response:
+        with self.lock:
+            owner = self.owners.get(owner_id)
+        if owner is None:
+            return Response(404, _error("Owner not found", "OBJECT_NOT_FOUND"))
+        return Response(200, owner)
+
+    def _read_associations(
+        self, request: Request, object_type: str, to_type: str, _: Any
+    ) -> Response:
+        started = now_iso()
+        ids = [str(item.get("id")) for item in self._inputs(request, limit=1_000)]
+        results, lonely = [], []
+        with self.lock:
+            for oid in ids:
+                obj = self.objects[object_type].get(oid)
+                links = [
+                    a for a in (obj.associations if obj else []) if a["toObjectType"] == to_type
+                ]
+                if not links:
+                    lonely.append(oid)
+                    continue
+                targets: dict[str, list[dict[str, Any]]] = {}
+                for link in links:
+                    targets.setdefault(link["toObjectId"], []).append(
+                        {
+                            "category": link["associationCategory"],
+                            "typeId": link["associationTypeId"],
+                            "label": None,
+                        }
+                    )
+                results.append(
+                    {
+                        "from": {"id": oid},
+                        "to": [
+                            {"toObjectId": int(target), "associationTypes": types}
+                            for target, types in targets.items()
+                        ],
+                    }
+                )
+        errors = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                "message": f"No {to_type} is associated with {object_type} {oid}.",
+                "context": {"fromObjectId": [oid]},
+            }
+            for oid in lonely
+        ]
+        return self._batch_answer(started, results, errors)
+
 
 def _path(template: str) -> re.Pattern[str]:
-    return re.compile(
-        "^" + template.replace("{t}", r"(?P<t>[^/]+)").replace("{n}", r"(?P<n>[^/]+)") + "$"
-    )
+    for name in "tun":
+        template = template.replace(f"{{{name}}}", rf"(?P<{name}>[^/]+)")
+    return re.compile(f"^{template}$")
 
 
 def _error(message: str, category: str, context: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ calendar as (
 ),
 
 users as (
-    select * from {{ ref('stg_raw__users') }}
+    select * from {{ ref('int_users__attributed') }}
 ),
 
 configured_segments as (

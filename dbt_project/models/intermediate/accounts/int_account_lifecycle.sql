@@ -10,7 +10,7 @@ contracts as (
 ),
 
 events as (
-    select * from {{ ref('stg_raw__events') }}
+    select * from {{ ref('int_events__attributed') }}
 ),
 
 calendar_bounds as (

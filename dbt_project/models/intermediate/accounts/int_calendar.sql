@@ -3,7 +3,7 @@
 with
 
 events as (
-    select * from {{ ref('stg_raw__events') }}
+    select * from {{ ref('int_events__attributed') }}
 ),
 
 digits as (

@@ -11,7 +11,7 @@ meetings as (
 ),
 
 users as (
-    select * from {{ ref('stg_raw__users') }}
+    select * from {{ ref('int_users__attributed') }}
 ),
 
 spine as (

@@ -1,4 +1,5 @@
--- Today's health of every current customer: the row CSMs see in the CRM.
+-- Today's health of every current customer: the row CSMs see in the CRM. A company deleted in
+-- the CRM (archived) is no current customer, and there is no record left to write to.
 with
 
 health as (
@@ -24,7 +25,7 @@ final as (
         on health.date_day = scoring_day.as_of_date
     inner join accounts
         on health.account_id = accounts.account_id
-    where not accounts.is_churned
+    where not accounts.is_churned and not accounts.is_archived
 )
 
 select * from final

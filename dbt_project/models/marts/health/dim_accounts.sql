@@ -27,6 +27,8 @@ final as (
         accounts.seats,
         accounts.created_at,
         accounts.parent_account_id,
+        accounts.is_archived,
+        accounts.archived_at,
         lifecycle.customer_since,
         lifecycle.latest_contract_end as renewal_date,
         lifecycle.latest_contract_outcome,

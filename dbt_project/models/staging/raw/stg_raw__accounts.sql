@@ -15,7 +15,9 @@ renamed as (
         cast(arr as {{ dbt.type_float() }}) as arr,
         cast(seats as {{ dbt.type_int() }}) as seats,
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        parent_account_id
+        parent_account_id,
+        cast(archived_at as {{ dbt.type_timestamp() }}) as archived_at,
+        archived_at is not null as is_archived
     from source
 )
 

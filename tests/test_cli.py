@@ -1,0 +1,52 @@
+"""The `healthscore` command line: help, source checks and loads as a person runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from healthscore.cli import main
+from tests.conftest import BuiltWarehouse
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "load", "build", "riskiest", "sync", "alerts", "calibrate", "sources"):
+        assert command in out
+
+
+def test_sources_check_names_the_bad_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    config = tmp_path / "sources.yml"
+    config.write_text(
+        "hubspot:\n  enabled: true\n  base_url: http://127.0.0.1:9\n  token_env: HS_TEST_TOKEN\n"
+    )
+    monkeypatch.setenv("HEALTHSCORE_SOURCES_CONFIG", str(config))
+    monkeypatch.delenv("HS_TEST_TOKEN", raising=False)
+    assert main(["sources", "check"]) == 1
+    assert "hubspot.token_env" in capsys.readouterr().err
+
+
+def test_load_follows_the_configuration_file(
+    built_warehouse: BuiltWarehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    config = tmp_path / "sources.yml"
+    config.write_text(f"files:\n  path: {built_warehouse.generation.source_dir}\n")
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("HEALTHSCORE_SOURCES_CONFIG", str(config))
+    monkeypatch.setenv("HEALTHSCORE_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("HEALTHSCORE_DATA_DIR", str(tmp_path / "data"))
+    assert main(["load"]) == 0
+    assert "files:" in capsys.readouterr().out
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        accounts = con.execute("select count(*) from raw.raw_accounts").fetchone()[0]
+    assert accounts == built_warehouse.generation.row_counts["accounts"]
