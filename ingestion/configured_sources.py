@@ -1,7 +1,8 @@
 """Load every source `sources.yml` enables, one after another, into the one warehouse.
 
-Order matters and is fixed here: files and the product database first, then HubSpot, then
-Zendesk, whose tickets are matched to accounts already loaded. Steps run one at a time because
+Order matters and is fixed here: the product database first (it may own the accounts the files'
+rows are checked against), then files, then HubSpot, then Zendesk, whose tickets are matched to
+accounts already loaded. Steps run one at a time because
 DuckDB takes one writer (DESIGN §3).
 """
 
@@ -32,6 +33,13 @@ def load_configured_sources(
     owners = entity_owners(config)
     say = progress or (lambda _message: None)
     reports: dict[str, LoadReport] = {}
+    if (product_db := section(config, "product_db")) is not None:
+        from ingestion.product_db import load_product_db
+
+        say("product database")
+        reports["product_db"] = load_product_db(
+            product_db, warehouse, progress=progress, pipelines_dir=pipelines_dir
+        )
     files = section(config, "files") if "files" in config else {"enabled": True}
     if files is not None:
         folder = Path(files.get("path") or source_dir or settings.source_dir())
@@ -42,13 +50,6 @@ def load_configured_sources(
             progress=progress,
             pipelines_dir=pipelines_dir,
             entities=[e.name for e in ENTITIES if e.name not in owners],
-        )
-    if (product_db := section(config, "product_db")) is not None:
-        from ingestion.product_db import load_product_db
-
-        say("product database")
-        reports["product_db"] = load_product_db(
-            product_db, warehouse, progress=progress, pipelines_dir=pipelines_dir
         )
     if (hubspot := section(config, "hubspot")) is not None:
         from ingestion.hubspot_source import load_hubspot

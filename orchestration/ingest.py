@@ -50,9 +50,19 @@ def entity_metadata(report: LoadReport, entity: Entity) -> dict[str, Any]:
     return metadata
 
 
+# Product organisations, before identity resolution maps them to CRM accounts; only the
+# product-database source fills it, and dbt reads it as a source.
+PRODUCT_ORGANIZATIONS = AssetSpec(
+    key=["raw", "raw_product_organizations"],
+    group_name=INGESTION_GROUP,
+    description="Product organisations from the product database, matched to CRM accounts by dbt.",
+    kinds={"dlt", "duckdb"},
+)
+
+
 @multi_asset(
     name="raw_files",
-    specs=[_spec(entity) for entity in ENTITIES],
+    specs=[*(_spec(entity) for entity in ENTITIES), PRODUCT_ORGANIZATIONS],
     description="Load every configured source (files by default) into the warehouse's raw schema.",
 )
 def raw_files(
@@ -71,6 +81,10 @@ def raw_files(
         raise Failure(description=f"sources.yml: {error}") from error
     for name, report in reports.items():
         context.log.info(f"{name}: {report.summary()}")
+    yield MaterializeResult(
+        asset_key=PRODUCT_ORGANIZATIONS.key,
+        metadata={"source": "product_db", "loaded": "product_db" in reports},
+    )
     for entity in ENTITIES:
         owner = owners.get(entity.name, "files")
         yield MaterializeResult(
