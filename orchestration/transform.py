@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext
+import duckdb
+from dagster import AssetExecutionContext, AssetKey, AssetObservation
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -21,6 +22,7 @@ from dagster_dbt import (
 )
 
 from healthscore.settings import DBT_PROJECT_DIR
+from ingestion.identity_report import identity_report
 
 # What dbt writes itself (artifacts, logs); walking it would only slow every load down.
 _DBT_OUTPUTS = frozenset({"target", "logs"})
@@ -101,7 +103,26 @@ manifest: dict[str, Any] = json.loads(dbt_project.manifest_path.read_text())
 translator = HealthscoreTranslator(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
-@dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator)
-def healthscore_dbt(context: AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build` of the selection: seeds, models, unit and data tests in dependency order."""
+IDENTITY = AssetKey("int_account_identity")
+
+
+@dbt_assets(
+    manifest=manifest,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    # by key, not by typed argument: resources.py imports this module
+    required_resource_keys={"dbt", "paths"},
+)
+def healthscore_dbt(context: AssetExecutionContext):
+    """`dbt build` of the selection: seeds, models, unit and data tests in dependency order.
+
+    Afterwards, identity resolution in figures (matched by method, unmatched and ambiguous
+    organisations with their reason) is observed on `int_account_identity`: read only once dbt
+    has released the DuckDB file.
+    """
+    dbt: DbtCliResource = context.resources.dbt
     yield from dbt.cli(["build"], context=context).stream()
+    if IDENTITY in context.selected_asset_keys:
+        with duckdb.connect(str(context.resources.paths.warehouse()), read_only=True) as con:
+            report = identity_report(con)
+        yield AssetObservation(asset_key=IDENTITY, metadata=report)

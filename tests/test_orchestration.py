@@ -213,6 +213,15 @@ def test_daily_refresh_scores_a_demo_warehouse(
     assert loads[AssetKey(["raw", "raw_accounts"])]["rows_loaded"].value == loaded
     assert current > 0
     assert current == customers
+    # files only: every account is its own identity, observed on int_account_identity
+    (identity,) = [
+        e.event_specific_data.asset_observation.metadata
+        for e in result.all_events
+        if e.event_type_value == "ASSET_OBSERVATION"
+        and e.event_specific_data.asset_observation.asset_key == AssetKey("int_account_identity")
+    ]
+    assert identity["organizations"].value == loaded
+    assert identity["unmatched"].value == 0
 
 
 def test_a_contract_break_fails_the_load_with_the_reason(
