@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
 import yaml
@@ -108,8 +109,10 @@ def example_section(**overrides: Any) -> dict[str, Any]:
 
 def write_dataset(url: str, source_dir: Path) -> ForeignDataset:
     """Create the foreign schema and fill it from the contract files in `source_dir`."""
-    accounts = pa_csv.read_csv(source_dir / "accounts.csv").to_pylist()
-    users = pa_csv.read_csv(source_dir / "users.csv").to_pylist()
+    # Ids are text whatever they look like (a CRM's company ids are numbers).
+    ids = pa_csv.ConvertOptions(column_types=dict.fromkeys(("account_id", "user_id"), pa.string()))
+    accounts = pa_csv.read_csv(source_dir / "accounts.csv", convert_options=ids).to_pylist()
+    users = pa_csv.read_csv(source_dir / "users.csv", convert_options=ids).to_pylist()
     events = ds.dataset(source_dir / "events").to_table().to_pylist()
     # Organisation ids unrelated to CRM ids and to the file's order.
     org_of_account = {a["account_id"]: 1000 + 7 * i for i, a in enumerate(reversed(accounts))}

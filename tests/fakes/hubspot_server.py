@@ -281,13 +281,27 @@ class FakeHubSpot(FakeServer):
 
     # -- direct access for tests (no HTTP, no rate limit) -------------------------------------
 
-    def add(self, object_type: str, properties: dict[str, Any] | None = None, **props: Any) -> str:
-        """Seed an object; returns its id."""
+    def add(
+        self,
+        object_type: str,
+        properties: dict[str, Any] | None = None,
+        *,
+        object_id: str | None = None,
+        created_at: str | None = None,
+        **props: Any,
+    ) -> str:
+        """Seed an object; returns its id. `object_id` and `created_at` seed what HubSpot would
+        assign (a numeric id; the creation time, any ISO-8601 moment), e.g. to deliver a dataset
+        whose ids and history already exist."""
         with self.lock:
             values = {
                 k: None if v is None else str(v) for k, v in {**(properties or {}), **props}.items()
             }
-            return self._insert(object_type, values).id
+            if object_id is not None and (
+                not str(object_id).isdigit() or str(object_id) in self.objects[object_type]
+            ):
+                raise ValueError(f"{object_type} id {object_id!r} is not numeric or is taken")
+            return self._insert(object_type, values, object_id, created_at).id
 
     def get(self, object_type: str, object_id: str) -> dict[str, str | None]:
         """An object's current property values (archived objects included)."""
@@ -336,11 +350,14 @@ class FakeHubSpot(FakeServer):
                 }
             )
 
-    def add_owner(self, email: str, first_name: str = "", last_name: str = "") -> str:
-        """Seed a user of the portal who can own records; returns the owner id."""
+    def add_owner(
+        self, email: str, first_name: str = "", last_name: str = "", *, owner_id: str | None = None
+    ) -> str:
+        """Seed a user of the portal who can own records; returns the owner id (`owner_id` seeds
+        a given one)."""
         stamp = now_iso()
         with self.lock:
-            owner_id = str(next(self._owner_ids))
+            owner_id = str(owner_id or next(self._owner_ids))
             self.owners[owner_id] = {
                 "id": owner_id,
                 "email": email,
@@ -614,15 +631,27 @@ class FakeHubSpot(FakeServer):
             MODIFIED_PROPERTY.get(object_type, "hs_lastmodifieddate"),
         }
 
-    def _insert(self, object_type: str, values: dict[str, str | None]) -> CrmObject:
-        oid, stamp = str(next(self._ids)), now_iso()
+    def _insert(
+        self,
+        object_type: str,
+        values: dict[str, str | None],
+        object_id: str | None = None,
+        created_at: str | None = None,
+    ) -> CrmObject:
+        oid, stamp = str(object_id or next(self._ids)), now_iso()
+        while object_id is None and oid in self.objects[object_type]:  # after seeded ids
+            oid = str(next(self._ids))
+        created = stamp
+        if created_at is not None:
+            moment = datetime.fromtimestamp(_epoch_millis(created_at) / 1000, UTC)
+            created = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         values = {
             **values,
             "hs_object_id": oid,
-            CREATED_PROPERTY.get(object_type, "createdate"): stamp,
+            CREATED_PROPERTY.get(object_type, "createdate"): created,
             MODIFIED_PROPERTY.get(object_type, "hs_lastmodifieddate"): stamp,
         }
-        obj = CrmObject(oid, values, stamp, stamp, time.monotonic() + self.search_index_delay)
+        obj = CrmObject(oid, values, created, stamp, time.monotonic() + self.search_index_delay)
         obj.history.append(dict(values))
         self.objects[object_type][oid] = obj
         return obj

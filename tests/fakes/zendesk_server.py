@@ -86,7 +86,10 @@ class FakeZendesk(FakeServer):
         priority: str | None = "normal",
         status: str = "open",
         custom_fields: dict[int, Any] | None = None,
+        created_at: str | None = None,
     ) -> int:
+        """A ticket changed now; `created_at` (ISO-8601, to the second with `Z`) seeds an
+        earlier creation, as for a ticket that already has a history."""
         with self.lock:
             stamp, tid = self._tick(), next(self._ids)
             self.tickets[tid] = {
@@ -101,7 +104,7 @@ class FakeZendesk(FakeServer):
                 "custom_fields": [{"id": f, "value": v} for f, v in (custom_fields or {}).items()],
                 "satisfaction_rating": {"score": "unoffered"},
                 "tags": [],
-                "created_at": stamp,
+                "created_at": created_at or stamp,
                 "updated_at": stamp,
             }
             return tid
