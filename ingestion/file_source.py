@@ -17,6 +17,7 @@ and quarantined, on every run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -43,6 +44,7 @@ from ingestion.file_reader import (
     file_digest,
     read_raw,
 )
+from ingestion.sentiment import ticket_sentiment
 from ingestion.validation import ACCOUNT_ID, ACCOUNTS, Batch, Validator, references_accounts
 from ingestion.warehouse_history import WarehouseHistory
 
@@ -60,6 +62,7 @@ __all__ = [
 PIPELINE_NAME = "healthscore_files"
 DATASET_NAME = "raw"
 QUARANTINE_TABLE = "raw_quarantine"
+TICKETS = "tickets"
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +299,33 @@ class _Load:
 
     def validate(self, entity: Entity, path: Path, *, incremental: bool = False) -> Batch:
         raw = read_raw(self.source_dir, path, entity)
-        return self.validator.validate(entity, raw, self.history if incremental else None)
+        batch = self.validator.validate(entity, raw, self.history if incremental else None)
+        return self._with_sentiment(entity, batch) if entity.name == TICKETS else batch
+
+    def _with_sentiment(self, entity: Entity, batch: Batch) -> Batch:
+        """Ticket sentiment where the file gives none (DESIGN §5 ticket_sentiment): the value an
+        earlier load already holds for the ticket, else computed from subject and body. So each
+        ticket is scored once, and its score is kept when the ticket changes later, as the
+        Zendesk connector does; a sentiment the file gives always wins."""
+        valid = batch.valid
+        sentiments = valid["sentiment"].to_pylist()
+        missing = [i for i, value in enumerate(sentiments) if value is None]
+        if not missing:
+            return batch
+        ids = valid["ticket_id"].to_pylist()
+        keys = pa.table({"ticket_id": pa.array([ids[i] for i in missing], pa.string())})
+        earlier = {
+            row["ticket_id"]: row["sentiment"]
+            for row in self.history.loaded_values(entity, keys, ["sentiment"]).to_pylist()
+            if row["sentiment"] is not None
+        }
+        subjects, bodies = valid["subject"].to_pylist(), valid["body"].to_pylist()
+        for i in missing:
+            known = earlier.get(ids[i])
+            sentiments[i] = known if known is not None else ticket_sentiment(subjects[i], bodies[i])
+        column = valid.schema.get_field_index("sentiment")
+        typed = pa.array(sentiments, valid.schema.field(column).type)
+        return dataclasses.replace(batch, valid=valid.set_column(column, "sentiment", typed))
 
     def _tell(self, entity: Entity, batch: Batch) -> None:
         message = (

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ingestion import file_source as file_source_module
+from ingestion import sentiment
 from ingestion.contract import ENTITY_BY_NAME
 from ingestion.file_reader import RawFile
 from ingestion.file_source import (
@@ -496,6 +498,54 @@ def test_a_changed_event_under_a_loaded_event_id_is_a_duplicate(tmp_path: Path) 
     report = load(source, tmp_path)
     assert report.rows_quarantined["events"] == {"duplicate_key": 1}
     assert query(tmp_path, "SELECT source_row FROM raw.raw_quarantine") == [(2,)]
+
+
+# --- ticket sentiment ----------------------------------------------------------------------
+
+
+def test_missing_ticket_sentiment_is_computed_once_and_a_given_one_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scored: list[str] = []
+
+    def counting(subject: str | None, body: str | None) -> float | None:
+        scored.append(subject or "")
+        return sentiment.ticket_sentiment(subject, body)
+
+    monkeypatch.setattr(file_source_module, "ticket_sentiment", counting)
+    source = base_folder(tmp_path / "source")
+    write(source / "events.csv", events_csv())
+    ticket = {"account_id": "a1", "created_at": "2025-01-05T10:00:00Z"}
+    angry = {"ticket_id": "t1", "subject": "Login broken", "body": "Terrible, we are furious"}
+    tickets = [
+        ticket | angry,
+        ticket
+        | {"ticket_id": "t2", "subject": "Thanks", "body": "Great, love it", "sentiment": 0.1},
+        ticket | {"ticket_id": "t3", "subject": "Export", "body": "Works great, thank you!"},
+        ticket | {"ticket_id": "t4"},  # no text: nothing to score
+    ]
+    write_jsonl(source / "tickets.jsonl", tickets)
+
+    def sentiments() -> dict[str, float | None]:
+        return dict(query(tmp_path, "SELECT ticket_id, sentiment FROM raw.raw_tickets"))
+
+    load(source, tmp_path)
+    first = sentiments()
+    assert first == {
+        "t1": pytest.approx(-0.8, abs=0.2),
+        "t2": 0.1,  # given: kept, though the text reads positive
+        "t3": pytest.approx(0.8, abs=0.2),
+        "t4": None,
+    }
+    assert sorted(scored) == ["", "Export", "Login broken"]
+
+    tickets[0] = ticket | angry | {"status": "solved", "body": "Fixed, thank you so much!"}
+    tickets[2] = tickets[2] | {"sentiment": -0.5}  # the support tool tagged it later
+    write_jsonl(source / "tickets.jsonl", tickets)
+    load(source, tmp_path)
+
+    assert sentiments() == first | {"t3": -0.5}  # t1 keeps its first score
+    assert sorted(scored) == ["", "", "Export", "Login broken"]  # only t4, which has none yet
 
 
 # --- parsing rules, checked without a pipeline --------------------------------------------
