@@ -34,7 +34,7 @@ def _generated_with(out_dir: Path) -> dict | None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from ingestion import demo_data
 
-    return demo_data.main(args.generator_args)
+    return demo_data.main(args.extra)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -65,7 +65,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from healthscore.dbt_runner import run_dbt
 
     started = _step("Building dbt models and running their tests")
-    run_dbt(["build", *args.dbt_args])
+    run_dbt(["build", *args.extra])
     _done(started)
     return 0
 
@@ -227,10 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     generate = commands.add_parser(
-        "generate", help="write demo files only (see `healthscore generate -- --help`)"
+        "generate", help="write demo files only; options as `python -m ingestion.demo_data --help`"
     )
-    generate.add_argument("generator_args", nargs=argparse.REMAINDER)
-    generate.set_defaults(handler=cmd_generate)
+    generate.set_defaults(handler=cmd_generate, passthrough=True)
 
     load = commands.add_parser(
         "load",
@@ -250,9 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("action", choices=["check"])
     sources.set_defaults(handler=cmd_sources_check)
 
-    build = commands.add_parser("build", help="dbt build: models, seeds, data and unit tests")
-    build.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra dbt arguments")
-    build.set_defaults(handler=cmd_build)
+    build = commands.add_parser(
+        "build", help="dbt build (models, seeds, data and unit tests); other options go to dbt"
+    )
+    build.set_defaults(handler=cmd_build, passthrough=True)
 
     riskiest = commands.add_parser("riskiest", help="print today's riskiest accounts")
     riskiest.add_argument("--limit", type=int, default=10)
@@ -317,7 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `generate` and `build` hand their other options (`--accounts`, `--select`) to the
+    # generator and to dbt; every other command rejects what it does not know.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     if getattr(args, "source", "unset") is None:
         args.source = settings.source_dir()
     try:

@@ -50,3 +50,14 @@ def test_load_follows_the_configuration_file(
     with duckdb.connect(str(warehouse), read_only=True) as con:
         accounts = con.execute("select count(*) from raw.raw_accounts").fetchone()[0]
     assert accounts == built_warehouse.generation.row_counts["accounts"]
+
+
+def test_generate_and_build_pass_their_options_through(tmp_path: Path):
+    """Generator and dbt options reach them; other commands reject unknown options."""
+    out = tmp_path / "demo"
+    args = ["--out", str(out), "--accounts", "3", "--days", "40", "--end-date", "2026-01-31"]
+    assert main(["generate", *args, "--quiet"]) == 0
+    assert (out / "source" / "accounts.csv").read_text().count("\n") == 4
+    with pytest.raises(SystemExit) as exited:
+        main(["riskiest", "--select", "x"])
+    assert exited.value.code == 2
