@@ -10,7 +10,8 @@ from healthscore.dbt_runner import run_dbt
 from tests.conftest import BuiltWarehouse
 
 SIGNALS = (
-    "login_frequency, active_user_ratio, feature_adoption, usage_trend, ticket_volume, "
+    "login_frequency, active_user_ratio, user_stickiness, usage_intensity, feature_adoption, "
+    "usage_trend, ticket_volume, "
     "ticket_sentiment, nps, email_engagement, executive_engagement, qbr_attendance, "
     "renewal_risk, core_feature_adopted, template_score"
 )

@@ -1,5 +1,6 @@
 -- Product-usage signals per account-day (DESIGN §5): login_frequency, active_user_ratio,
--- feature_adoption, core_feature_adopted (the gate) and usage_trend.
+-- user_stickiness, usage_intensity, feature_adoption, core_feature_adopted (the gate) and
+-- usage_trend.
 with
 
 events as (
@@ -35,12 +36,14 @@ active_days as (
 ),
 
 user_days as (
-    select distinct
+    select
         account_id,
         user_id,
-        event_date as use_date
+        event_date as use_date,
+        sum(quantity) as event_quantity
     from events
     where user_id is not null
+    group by account_id, user_id, event_date
 ),
 
 feature_days as (
@@ -51,6 +54,10 @@ feature_days as (
     from events
     inner join features
         on events.event_name = features.event_name
+),
+
+user_presence as (
+    select count(*) > 0 as has_user_ids from user_days
 ),
 
 core_days as (
@@ -68,6 +75,16 @@ intervals as (
     union all
     {{ window_intervals(
         'user_days', 'active_users', 'active_user_ratio', distinct_by='uses.user_id'
+    ) }}
+    union all
+    {{ window_intervals('user_days', 'user_days', 'user_stickiness') }}
+    union all
+    {{ window_intervals(
+        'user_days', 'sticky_users', 'user_stickiness', distinct_by='uses.user_id'
+    ) }}
+    union all
+    {{ window_intervals(
+        'user_days', 'intensity_user_days', 'usage_intensity', value='uses.event_quantity'
     ) }}
     union all
     {{ window_intervals(
@@ -97,6 +114,10 @@ measures as (
         coverage.date_day,
         {{ covered('active_days') }} as active_days,
         {{ covered('active_users') }} as active_users,
+        {{ covered('user_days') }} as user_days,
+        {{ covered('sticky_users') }} as sticky_users,
+        {{ covered('intensity_user_days') }} as intensity_user_days,
+        {{ covered('intensity_user_days', 'covered_value') }} as intensity_events,
         {{ covered('features_used') }} as features_used,
         {{ covered('core_used') }} as core_uses,
         {{ covered('events_current', 'covered_value') }} as events_current,
@@ -108,6 +129,7 @@ measures as (
 window_lengths as (
     select
         max(case when signal = 'login_frequency' then window_days end) as login_window_days,
+        max(case when signal = 'user_stickiness' then window_days end) as sticky_window_days,
         max(case when signal = 'usage_trend' then window_days end) as trend_window_days
     from windows
 ),
@@ -125,6 +147,24 @@ signals as (
             when spine.known_user_count > 0
                 then least(coalesce(measures.active_users, 0) / spine.known_user_count, 1.0)
         end as active_user_ratio,
+        -- DAU/MAU: the mean day's active users as a share of the window's active users. Seats
+        -- and user lists say who may log in; this says how habitually those who do come back.
+        case
+            when measures.sticky_users > 0
+                then
+                    measures.user_days
+                    / (
+                        least(window_lengths.sticky_window_days, spine.days_as_customer)
+                        * measures.sticky_users
+                    )
+            when user_presence.has_user_ids then 0.0
+        end as user_stickiness,
+        -- depth of use: how much a person does on a day they show up, whoever and however many
+        -- they are; no active user-day in the window leaves it unknown (login_frequency says 0)
+        case
+            when measures.intensity_user_days > 0
+                then measures.intensity_events / measures.intensity_user_days
+        end as usage_intensity,
         case
             when catalogue.feature_count > 0
                 then coalesce(measures.features_used, 0) / catalogue.feature_count
@@ -142,6 +182,7 @@ signals as (
         end as usage_trend
     from spine
     cross join catalogue
+    cross join user_presence
     cross join window_lengths
     left join measures
         on

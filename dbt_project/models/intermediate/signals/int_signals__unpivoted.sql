@@ -4,8 +4,8 @@
 -- scoring, the drivers and the calibration all read.
 {%- set signals_by_model = {
     'int_signals__product_usage': [
-        'login_frequency', 'active_user_ratio', 'feature_adoption', 'core_feature_adopted',
-        'usage_trend',
+        'login_frequency', 'active_user_ratio', 'user_stickiness', 'usage_intensity',
+        'feature_adoption', 'core_feature_adopted', 'usage_trend',
     ],
     'int_signals__support': ['ticket_volume', 'ticket_sentiment'],
     'int_signals__nps': ['nps'],
