@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score
 from healthscore.calibration import run_calibration
 from healthscore.calibration.observations import load_observations, split_out_of_time
 from healthscore.dbt_runner import run_dbt
+from ingestion.demo.crm import UNINFORMATIVE_SIGNALS
 from ingestion.demo_data import generate
 from ingestion.file_source import load_files
 
@@ -87,6 +88,12 @@ def main() -> None:
         print(
             f"  holdout decisions / churns:  {head['holdout_decisions']} / {head['holdout_churns']}"
         )
+        calibrated = result.metrics["weights"]["calibrated"]
+        for signal in UNINFORMATIVE_SIGNALS:
+            points = ", ".join(f"{w[signal]:g}" for w in calibrated.values())
+            print(f"  weight of {signal + ':':<19}{points}  (uninformative by construction)")
+        top = sorted(calibrated["smb"].items(), key=lambda item: -item[1])[:4]
+        print(f"  largest smb weights:         {', '.join(f'{s} {w:g}' for s, w in top)}")
         print(f"  report:                      {result.report_path}")
 
         coin = build(root / "coin", args.accounts, args.seed, False)
