@@ -43,19 +43,24 @@ def build(root: Path, accounts: int, seed: int, churn_driven_by_health: bool) ->
     return warehouse
 
 
-def true_health_auc(warehouse: Path, truth: Path, holdout_share: float, horizon: int) -> float:
-    """AUC of the hidden health on the held-out decisions, read on each as-of date."""
-    observations, _signals = load_observations(warehouse)
-    holdout = split_out_of_time(observations, holdout_share).holdout
-    rows = holdout[holdout["horizon_days"] == horizon][["account_id", "as_of_date", "churned"]]
+def decisions_truth_auc(rows, truth: Path) -> float:
+    """AUC of the hidden health on the given decisions (account_id, as_of_date, churned), read
+    on each decision's as-of date."""
     with duckdb.connect() as con:
-        con.register("rows", rows)
+        con.register("rows", rows[["account_id", "as_of_date", "churned"]])
         joined = con.execute(
             "select r.churned, t.true_health from rows as r "
             f"inner join read_parquet('{truth}') as t "
             "on r.account_id = t.account_id and cast(r.as_of_date as date) = t.date"
         ).df()
     return float(roc_auc_score(joined["churned"], 100 - joined["true_health"]))
+
+
+def true_health_auc(warehouse: Path, truth: Path, holdout_share: float, horizon: int) -> float:
+    """AUC of the hidden health on the held-out decisions."""
+    observations, _signals = load_observations(warehouse)
+    holdout = split_out_of_time(observations, holdout_share).holdout
+    return decisions_truth_auc(holdout[holdout["horizon_days"] == horizon], truth)
 
 
 def main() -> None:

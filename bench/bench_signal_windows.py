@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from bench_calibration import build
+from bench_calibration import build, decisions_truth_auc
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -61,17 +61,6 @@ def cross_validated_auc(train: pd.DataFrame, signals: list[str], repeats: int = 
     return float(np.mean(aucs))
 
 
-def truth_auc(train: pd.DataFrame, truth: Path) -> float:
-    with duckdb.connect() as con:
-        con.register("train", train[["account_id", "as_of_date", "churned"]])
-        joined = con.execute(
-            "select t.churned, h.true_health from train as t "
-            f"inner join read_parquet('{truth}') as h "
-            "on t.account_id = h.account_id and cast(t.as_of_date as date) = h.date"
-        ).df()
-    return float(roc_auc_score(joined["churned"], 100 - joined["true_health"]))
-
-
 def set_window(warehouse: Path, signal: str, days: int) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
@@ -90,7 +79,9 @@ def main() -> None:
         root = Path(tmp)
         warehouse = build(root, args.accounts, args.seed, churn_driven_by_health=True)
         train, signals = training_decisions(warehouse)
-        ceiling = truth_auc(train, root / "demo" / "ground_truth" / "account_health_daily.parquet")
+        ceiling = decisions_truth_auc(
+            train, root / "demo" / "ground_truth" / "account_health_daily.parquet"
+        )
         churns = int(train["churned"].sum())
         print(f"{len(train)} training decisions ({churns} churns) at {HORIZON} days")
         print(f"hidden true health on them: AUC {ceiling:.3f} (ceiling)")
