@@ -16,13 +16,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
-from sklearn.metrics import roc_auc_score
-
 from healthscore.calibration import run_calibration
 from healthscore.calibration.observations import load_observations, split_out_of_time
 from healthscore.dbt_runner import run_dbt
 from ingestion.demo.crm import UNINFORMATIVE_SIGNALS
+from ingestion.demo.yardstick import hidden_health_auc
 from ingestion.demo_data import generate
 from ingestion.file_source import load_files
 
@@ -43,24 +41,11 @@ def build(root: Path, accounts: int, seed: int, churn_driven_by_health: bool) ->
     return warehouse
 
 
-def decisions_truth_auc(rows, truth: Path) -> float:
-    """AUC of the hidden health on the given decisions (account_id, as_of_date, churned), read
-    on each decision's as-of date."""
-    with duckdb.connect() as con:
-        con.register("rows", rows[["account_id", "as_of_date", "churned"]])
-        joined = con.execute(
-            "select r.churned, t.true_health from rows as r "
-            f"inner join read_parquet('{truth}') as t "
-            "on r.account_id = t.account_id and cast(r.as_of_date as date) = t.date"
-        ).df()
-    return float(roc_auc_score(joined["churned"], 100 - joined["true_health"]))
-
-
 def true_health_auc(warehouse: Path, truth: Path, holdout_share: float, horizon: int) -> float:
     """AUC of the hidden health on the held-out decisions."""
     observations, _signals = load_observations(warehouse)
     holdout = split_out_of_time(observations, holdout_share).holdout
-    return decisions_truth_auc(holdout[holdout["horizon_days"] == horizon], truth)
+    return hidden_health_auc(holdout[holdout["horizon_days"] == horizon], truth)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from bench_calibration import build, decisions_truth_auc
+from bench_calibration import build
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -32,6 +32,7 @@ from healthscore.calibration.observations import load_observations, split_out_of
 from healthscore.calibration.params import CalibrationParams
 from healthscore.calibration.seeds import read_config
 from healthscore.dbt_runner import run_dbt
+from ingestion.demo.yardstick import hidden_health_auc
 
 HORIZON = 90
 HOLDOUT_SHARE = 0.25  # run_calibration's default: the same training decisions it fits on
@@ -79,7 +80,7 @@ def main() -> None:
         root = Path(tmp)
         warehouse = build(root, args.accounts, args.seed, churn_driven_by_health=True)
         train, signals = training_decisions(warehouse)
-        ceiling = decisions_truth_auc(
+        ceiling = hidden_health_auc(
             train, root / "demo" / "ground_truth" / "account_health_daily.parquet"
         )
         churns = int(train["churned"].sum())
