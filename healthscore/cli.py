@@ -192,9 +192,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         _done(started)
         return 0
     result = calibration.run_calibration(settings.warehouse_path(), progress=_say)
-    for line in result.summary_lines():
+    for line in result.summary_lines():  # the last names the report
         print(line)
-    print(f"report: {result.report_path}")
     if not result.supported:
         print(
             "The data does not support calibrated weights; nothing can be applied without "

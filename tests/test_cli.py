@@ -61,3 +61,30 @@ def test_generate_and_build_pass_their_options_through(tmp_path: Path):
     with pytest.raises(SystemExit) as exited:
         main(["riskiest", "--select", "x"])
     assert exited.value.code == 2
+
+
+def test_calibrate_exits_2_on_data_that_cannot_support_weights_and_apply_refuses(
+    built_warehouse: BuiltWarehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    """The small test base has too few renewal outcomes to calibrate on: the command says so,
+    exits 2, and the proposal it wrote cannot be applied without the explicit override."""
+    from healthscore import settings
+
+    seeds = settings.DBT_PROJECT_DIR / "seeds"
+    before = {path.name: path.read_bytes() for path in seeds.glob("*.csv")}
+    monkeypatch.setenv("HEALTHSCORE_WAREHOUSE", str(built_warehouse.warehouse))
+    monkeypatch.setenv("HEALTHSCORE_DATA_DIR", str(tmp_path))
+    assert main(["calibrate"]) == 2
+    captured = capsys.readouterr()
+    assert "NOT SUPPORTED" in captured.out
+    assert "nothing can be applied without --allow-unsupported" in captured.err
+    reports = [line for line in captured.out.splitlines() if line.startswith("Report: ")]
+    assert len(reports) == 1 and Path(reports[0].removeprefix("Report: ")).is_file()
+    (version,) = [p.name for p in (tmp_path / "calibration").iterdir() if p.is_dir()]
+
+    assert main(["calibrate", "--apply", version]) == 1
+    assert "not supported" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in seeds.glob("*.csv")} == before
