@@ -5,7 +5,7 @@ warehouses, calibrates both, and compares the calibrated holdout AUC at 90 days 
 hidden true health achieves on the same held-out decisions at the same as-of dates — the
 baseline measured in the same run.
 
-    .venv/bin/python bench/bench_calibration.py [--accounts 500] [--seed 42]
+    .venv/bin/python bench/bench_calibration.py [--accounts 500] [--seed 42] [--end-date 2026-11-30]
 """
 
 from __future__ import annotations
@@ -27,12 +27,18 @@ from ingestion.file_source import load_files
 END_DATE = date(2026, 11, 30)
 
 
-def build(root: Path, accounts: int, seed: int, churn_driven_by_health: bool) -> Path:
+def build(
+    root: Path,
+    accounts: int,
+    seed: int,
+    churn_driven_by_health: bool,
+    end_date: date = END_DATE,
+) -> Path:
     generation = generate(
         root / "demo",
         accounts=accounts,
         seed=seed,
-        end_date=END_DATE,
+        end_date=end_date,
         churn_driven_by_health=churn_driven_by_health,
     )
     warehouse = root / "warehouse.duckdb"
@@ -52,12 +58,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--end-date",
+        type=date.fromisoformat,
+        default=END_DATE,
+        help="last day of the demo; moving it re-draws the observable noise (weekdays shift) "
+        "while the hidden health and the renewals stay the same",
+    )
     args = parser.parse_args()
     holdout_share = 0.25  # run_calibration's default
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         started = time.perf_counter()
-        warehouse = build(root / "health", args.accounts, args.seed, True)
+        warehouse = build(root / "health", args.accounts, args.seed, True, args.end_date)
         result = run_calibration(warehouse, holdout_share=holdout_share, out_dir=root / "proposals")
         elapsed = time.perf_counter() - started
         truth = root / "health" / "demo" / "ground_truth" / "account_health_daily.parquet"
@@ -86,7 +99,7 @@ def main() -> None:
         print(f"  largest smb weights:         {', '.join(f'{s} {w:g}' for s, w in top)}")
         print(f"  report:                      {result.report_path}")
 
-        coin = build(root / "coin", args.accounts, args.seed, False)
+        coin = build(root / "coin", args.accounts, args.seed, False, args.end_date)
         coin_result = run_calibration(coin, out_dir=root / "coin_proposals")
         print("demo with churn independent of every signal")
         print(f"  verdict:                     {'SUPPORTED' if coin_result.supported else 'NOT'}")
