@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from healthscore import settings
 from healthscore.cli import main
 from tests.conftest import BuiltWarehouse
 
@@ -71,8 +72,6 @@ def test_calibrate_exits_2_on_data_that_cannot_support_weights_and_apply_refuses
 ):
     """The small test base has too few renewal outcomes to calibrate on: the command says so,
     exits 2, and the proposal it wrote cannot be applied without the explicit override."""
-    from healthscore import settings
-
     seeds = settings.DBT_PROJECT_DIR / "seeds"
     before = {path.name: path.read_bytes() for path in seeds.glob("*.csv")}
     monkeypatch.setenv("HEALTHSCORE_WAREHOUSE", str(built_warehouse.warehouse))
